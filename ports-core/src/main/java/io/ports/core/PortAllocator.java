@@ -56,6 +56,7 @@ public final class PortAllocator implements AutoCloseable {
     private final SocketBinder binder;
     private final InetAddress bindAddress;
     private final boolean hold;
+    private final HoldMode holdMode;
     private final boolean allowPrivileged;
     private final BitSet neverAllocate;
     private final String nodeId;
@@ -70,6 +71,7 @@ public final class PortAllocator implements AutoCloseable {
         this.binder = SocketBinder.system();
         this.bindAddress = b.bindAddress != null ? b.bindAddress : binder.wildcard();
         this.hold = b.hold;
+        this.holdMode = b.holdMode;
         this.allowPrivileged = b.allowPrivileged;
         this.neverAllocate = (BitSet) b.neverAllocate.clone();
         if (b.kernelReserved) {
@@ -352,7 +354,9 @@ public final class PortAllocator implements AutoCloseable {
                 continue;
             }
             boolean keep = hold && protocol == Protocol.TCP;
-            SocketBinder.Result r = binder.bind(protocol, bindAddress, p, protocol == Protocol.TCP, keep);
+            HoldMode mode = request.holdMode() != null ? request.holdMode() : holdMode;
+            boolean exclusive = keep && mode == HoldMode.EXCLUSIVE;
+            SocketBinder.Result r = binder.bind(protocol, bindAddress, p, protocol == Protocol.TCP && !exclusive, exclusive, keep);
             if (r.status() != SocketBinder.Status.OK) {
                 if (held != null) {
                     held.close();
@@ -371,7 +375,7 @@ public final class PortAllocator implements AutoCloseable {
             }
         }
         PortLease lease = new PortLease(this, p, request.service(), request.type(), protocols, outcome, walk.probes,
-                System.nanoTime() - t0, claim, held);
+                System.nanoTime() - t0, claim, held, held == null ? null : (request.holdMode() != null ? request.holdMode() : holdMode));
         live.add(lease);
         if (closed) { // closed while we were probing: give it straight back
             lease.close();
@@ -454,6 +458,7 @@ public final class PortAllocator implements AutoCloseable {
         private HostReservations hostReservations;
         private InetAddress bindAddress;
         private boolean hold = true;
+        private HoldMode holdMode = HoldMode.SHARED;
         private boolean allowPrivileged;
         private boolean kernelReserved = true;
         private final BitSet neverAllocate = new BitSet();
@@ -501,6 +506,12 @@ public final class PortAllocator implements AutoCloseable {
         /** Keep each leased TCP port bound by a holding socket until the lease lets go (default true). */
         public Builder hold(boolean hold) {
             this.hold = hold;
+            return this;
+        }
+
+        /** How holding sockets share their port when a request does not say; default {@link HoldMode#SHARED}. */
+        public Builder holdMode(HoldMode mode) {
+            this.holdMode = Objects.requireNonNull(mode, "hold mode");
             return this;
         }
 

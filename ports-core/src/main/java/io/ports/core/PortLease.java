@@ -34,10 +34,20 @@ public final class PortLease implements AutoCloseable {
     private final long elapsedNanos;
     private final HostClaim claim;
     private volatile SocketBinder.Held held;
+    private final HoldMode holdMode;
     private volatile int state; // 0 live, 1 released
 
+    static {
+        io.ports.core.internal.LeaseAccess.install(new io.ports.core.internal.LeaseAccess() {
+            @Override
+            protected int detach(PortLease lease) {
+                return lease.detachHeld();
+            }
+        });
+    }
+
     PortLease(PortAllocator owner, int port, String service, ServiceType type, Set<Protocol> protocols, Outcome outcome,
-              int attempts, long elapsedNanos, HostClaim claim, SocketBinder.Held held) {
+              int attempts, long elapsedNanos, HostClaim claim, SocketBinder.Held held, HoldMode holdMode) {
         this.owner = owner;
         this.port = port;
         this.service = service;
@@ -48,6 +58,7 @@ public final class PortLease implements AutoCloseable {
         this.elapsedNanos = elapsedNanos;
         this.claim = claim;
         this.held = held;
+        this.holdMode = holdMode;
     }
 
     public int port() {
@@ -110,10 +121,22 @@ public final class PortLease implements AutoCloseable {
         }
     }
 
-    /** The holding socket's descriptor, or -1; for the listener module's hand-off. */
-    int heldDescriptor() {
+    /** How the holding socket shares the port, or null when the lease holds no socket. */
+    public HoldMode holdMode() {
+        return held == null ? null : holdMode;
+    }
+
+    /** Hands the holding socket's descriptor to the caller (the listener adopting it), or -1 when it cannot. */
+    private synchronized int detachHeld() {
         SocketBinder.Held h = held;
-        return h == null ? -1 : h.fd();
+        if (h == null || isReleased()) {
+            return -1;
+        }
+        int fd = h.detach();
+        if (fd >= 0) {
+            held = null;
+        }
+        return fd;
     }
 
     /** Gives the port back: the holding socket, the host-wide claim, the in-process reservation. */

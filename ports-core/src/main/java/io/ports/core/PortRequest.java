@@ -26,10 +26,11 @@ import java.util.regex.Pattern;
  * @param range               range to fall back in, or null for the type's range
  * @param protocols           protocols to check and hold, or null for the type's
  * @param excluded            ports this request must not get, or null
+ * @param holdMode            how the holding socket shares the port, or null for the allocator's default
  */
 public record PortRequest(String service, ServiceType type, int preferredPort, boolean required,
                           AllocationStrategy strategy, String hashKey, String environmentVariable,
-                          PortRange range, Set<Protocol> protocols, BitSet excluded) {
+                          PortRange range, Set<Protocol> protocols, BitSet excluded, HoldMode holdMode) {
     private static final Pattern SERVICE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}");
     private static final Pattern ENV = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
@@ -94,6 +95,7 @@ public record PortRequest(String service, ServiceType type, int preferredPort, b
         private PortRange range;
         private Set<Protocol> protocols;
         private final BitSet excluded = new BitSet();
+        private HoldMode holdMode;
 
         private Builder(String service, ServiceType type) {
             this.service = service;
@@ -147,9 +149,15 @@ public record PortRequest(String service, ServiceType type, int preferredPort, b
             return this;
         }
 
+        /** How the holding socket shares the port; {@link HoldMode#EXCLUSIVE} for a lease handed to a ports listener. */
+        public Builder holdMode(HoldMode mode) {
+            this.holdMode = mode;
+            return this;
+        }
+
         public PortRequest build() {
             return new PortRequest(service, type, preferredPort, required, strategy, hashKey, environmentVariable,
-                    range, protocols, excluded);
+                    range, protocols, excluded, holdMode);
         }
     }
 }

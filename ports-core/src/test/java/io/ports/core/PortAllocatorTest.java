@@ -303,6 +303,36 @@ class PortAllocatorTest {
     }
 
     @Test
+    void sharedHold_doesNotStopAStrangerThatSetsReuseAddress() throws IOException {
+        // documented limit of HoldMode.SHARED: what EXCLUSIVE is for
+        PortLease l = allocator.allocate("db", type("t", 0, PortRange.of(25410, 25499)));
+        try (ServerSocket stranger = new ServerSocket()) {
+            stranger.setReuseAddress(true);
+            stranger.bind(new InetSocketAddress(l.port()));
+        }
+    }
+
+    @Test
+    void exclusiveHold_refusesReuseAddressStrangers_andAdmitsAReusePortServer() throws IOException {
+        PortLease l = allocator.allocate(PortRequest.builder("db", type("t", 0, PortRange.of(25420, 25499)))
+                .holdMode(HoldMode.EXCLUSIVE).build());
+        assertEquals(HoldMode.EXCLUSIVE, l.holdMode());
+        for (boolean reuseAddress : new boolean[] {false, true}) {
+            try (ServerSocket stranger = new ServerSocket()) {
+                stranger.setReuseAddress(reuseAddress);
+                assertThrows(BindException.class, () -> stranger.bind(new InetSocketAddress(l.port())),
+                        "a stranger with SO_REUSEADDR=" + reuseAddress + " must not bind an exclusively held port");
+            }
+        }
+        try (ServerSocket server = new ServerSocket()) {
+            server.setOption(java.net.StandardSocketOptions.SO_REUSEPORT, true);
+            server.bind(new InetSocketAddress(l.port()));
+            l.releaseHold();
+            assertEquals(null, l.holdMode());
+        }
+    }
+
+    @Test
     void udpService_portWithAForeignUdpSocket_isSkipped() throws IOException {
         PortRange r = PortRange.of(25500, 25599);
         int p = freePortIn(r);

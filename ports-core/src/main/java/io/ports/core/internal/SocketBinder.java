@@ -43,6 +43,14 @@ public abstract class SocketBinder {
         /** The file descriptor, or -1 where the platform does not expose it. */
         int fd();
 
+        /**
+         * Gives up ownership of the descriptor (the caller must close it; this object no longer will),
+         * or returns -1 and keeps it where the platform cannot hand descriptors over.
+         */
+        default int detach() {
+            return -1;
+        }
+
         @Override
         void close();
     }
@@ -121,9 +129,15 @@ public abstract class SocketBinder {
      * dual-stack socket, whose bind fails when either family's port is taken.
      *
      * @param reuseAddress set {@code SO_REUSEADDR} before binding
+     * @param reusePort    set {@code SO_REUSEPORT} before binding
      * @param keep         keep the socket open and return it in {@link Result#held()}; else close it at once
      */
-    public abstract Result bind(Protocol protocol, InetAddress address, int port, boolean reuseAddress, boolean keep);
+    public abstract Result bind(Protocol protocol, InetAddress address, int port, boolean reuseAddress, boolean reusePort, boolean keep);
+
+    /** {@link #bind(Protocol, InetAddress, int, boolean, boolean, boolean)} without {@code SO_REUSEPORT}. */
+    public Result bind(Protocol protocol, InetAddress address, int port, boolean reuseAddress, boolean keep) {
+        return bind(protocol, address, port, reuseAddress, false, keep);
+    }
 
     static Status statusOfErrno(int errno) {
         switch (Math.abs(errno)) {
@@ -168,7 +182,7 @@ public abstract class SocketBinder {
         }
 
         @Override
-        public Result bind(Protocol protocol, InetAddress address, int port, boolean reuseAddress, boolean keep) {
+        public Result bind(Protocol protocol, InetAddress address, int port, boolean reuseAddress, boolean reusePort, boolean keep) {
             boolean v6 = address instanceof Inet6Address;
             Socket s;
             try {
@@ -179,6 +193,9 @@ public abstract class SocketBinder {
             try {
                 if (reuseAddress) {
                     s.setReuseAddress(true);
+                }
+                if (reusePort) {
+                    s.setReusePort(true);
                 }
                 if (v6 && forceDualStack && address.isAnyLocalAddress()) {
                     s.setIntOpt(41 /* IPPROTO_IPV6 */, 26 /* IPV6_V6ONLY */, 0);
@@ -242,6 +259,11 @@ public abstract class SocketBinder {
             }
 
             @Override
+            public int detach() {
+                return socket.intValue();
+            }
+
+            @Override
             public void close() {
                 closeQuietly(socket);
             }
@@ -260,7 +282,7 @@ public abstract class SocketBinder {
         }
 
         @Override
-        public Result bind(Protocol protocol, InetAddress address, int port, boolean reuseAddress, boolean keep) {
+        public Result bind(Protocol protocol, InetAddress address, int port, boolean reuseAddress, boolean reusePort, boolean keep) {
             StandardProtocolFamily family = address instanceof Inet6Address ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET;
             NetworkChannel ch;
             try {
@@ -272,6 +294,9 @@ public abstract class SocketBinder {
             }
             try {
                 ch.setOption(StandardSocketOptions.SO_REUSEADDR, reuseAddress);
+                if (reusePort) {
+                    ch.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+                }
                 ch.bind(new InetSocketAddress(address, port));
             } catch (IOException e) {
                 closeQuietly(ch);
