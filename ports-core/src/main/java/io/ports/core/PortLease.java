@@ -37,14 +37,6 @@ public final class PortLease implements AutoCloseable {
     private final HoldMode holdMode;
     private volatile int state; // 0 live, 1 released
 
-    static {
-        io.ports.core.internal.LeaseAccess.install(new io.ports.core.internal.LeaseAccess() {
-            @Override
-            protected int detach(PortLease lease) {
-                return lease.detachHeld();
-            }
-        });
-    }
 
     PortLease(PortAllocator owner, int port, String service, ServiceType type, Set<Protocol> protocols, Outcome outcome,
               int attempts, long elapsedNanos, HostClaim claim, SocketBinder.Held held, HoldMode holdMode) {
@@ -126,18 +118,6 @@ public final class PortLease implements AutoCloseable {
         return held == null ? null : holdMode;
     }
 
-    /** Hands the holding socket's descriptor to the caller (the listener adopting it), or -1 when it cannot. */
-    private synchronized int detachHeld() {
-        SocketBinder.Held h = held;
-        if (h == null || isReleased()) {
-            return -1;
-        }
-        int fd = h.detach();
-        if (fd >= 0) {
-            held = null;
-        }
-        return fd;
-    }
 
     /** Gives the port back: the holding socket, the host-wide claim, the in-process reservation. */
     @Override

@@ -25,7 +25,7 @@ import java.util.Locale;
 /**
  * Binds sockets to check and hold ports, with as few system calls and as little allocation as the
  * platform allows: Netty's JNI socket where its native transport loads (Linux), JDK NIO elsewhere.
- * Internal to ports; the listener module adopts a held socket's descriptor through {@link Held#fd()}.
+ * Internal to ports.
  *
  * <p>A TCP check binds, never listens: a socket bound with {@code SO_REUSEADDR} and not listening
  * fails to bind when anyone listens on the port (or holds it without {@code SO_REUSEADDR}), keeps
@@ -42,14 +42,6 @@ public abstract class SocketBinder {
     public interface Held extends AutoCloseable {
         /** The file descriptor, or -1 where the platform does not expose it. */
         int fd();
-
-        /**
-         * Gives up ownership of the descriptor (the caller must close it; this object no longer will),
-         * or returns -1 and keeps it where the platform cannot hand descriptors over.
-         */
-        default int detach() {
-            return -1;
-        }
 
         @Override
         void close();
@@ -139,7 +131,7 @@ public abstract class SocketBinder {
         return bind(protocol, address, port, reuseAddress, false, keep);
     }
 
-    static Status statusOfErrno(int errno) {
+    public static Status statusOfErrno(int errno) {
         switch (Math.abs(errno)) {
             case 98: return Status.IN_USE;                 // EADDRINUSE
             case 13: case 1: return Status.PERMISSION_DENIED; // EACCES, EPERM
@@ -149,7 +141,7 @@ public abstract class SocketBinder {
         }
     }
 
-    static Status statusOfMessage(IOException e) {
+    public static Status statusOfMessage(IOException e) {
         String m = String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT);
         if (m.contains("in use")) {
             return Status.IN_USE;
@@ -255,11 +247,6 @@ public abstract class SocketBinder {
 
             @Override
             public int fd() {
-                return socket.intValue();
-            }
-
-            @Override
-            public int detach() {
                 return socket.intValue();
             }
 
