@@ -182,6 +182,35 @@ public final class PortAllocator implements AutoCloseable {
     }
 
     /**
+     * Claims {@code port} for a service that has already bound it (a registry reloading its records, a
+     * service restarted by a supervisor): reserved in this process and host-wide, but neither probed nor
+     * held, since its own socket is there.
+     *
+     * @throws PortUnavailableException when this process or another process using ports holds it
+     */
+    public PortLease adopt(int port, String service, ServiceType type) {
+        ensureOpen();
+        Ports.check(port, "port");
+        long t0 = System.nanoTime();
+        if (!inProcess.reserve(port)) {
+            throw new PortUnavailableException(port, service, "reserved by this process", holderOf(port, new Walk()));
+        }
+        HostClaim claim = null;
+        if (host != null) {
+            claim = host.tryClaim(port);
+            if (claim == null) {
+                inProcess.releasePort(port);
+                throw new PortUnavailableException(port, service, "reserved by another process using ports", holderOf(port, new Walk()));
+            }
+        }
+        PortLease lease = new PortLease(this, port, service, type, type.protocols(), PortLease.Outcome.PREFERRED, 1,
+                System.nanoTime() - t0, claim, null, null);
+        live.add(lease);
+        log.debug("adopted port {} for '{}'", port, service);
+        return lease;
+    }
+
+    /**
      * Allocates one port per request, all or nothing: when one fails, the leases already taken for the
      * others are released before the failure is thrown.
      */

@@ -70,6 +70,11 @@ public final class Jvm implements AutoCloseable {
         }
     }
 
+    /** The next line, or null when none comes within {@code millis}. */
+    public String poll(long millis) throws InterruptedException {
+        return millis <= 0 ? lines.poll() : lines.poll(millis, TimeUnit.MILLISECONDS);
+    }
+
     public void send(String line) throws IOException {
         process.getOutputStream().write((line + "\n").getBytes(StandardCharsets.UTF_8));
         process.getOutputStream().flush();
