@@ -138,6 +138,23 @@ public final class HostReservations implements AutoCloseable {
         return ProcFs.posixLockHolder(file.path, port);
     }
 
+    /**
+     * Every port claimed at this moment (by any process, this one included) with its holder, from one
+     * read of {@code /proc/locks}: for scans, which must not claim ports themselves to look. Empty
+     * when the host does not tell; use {@link #isClaimed(int)} then.
+     */
+    public Optional<Map<Integer, ProcFs.ProcessRef>> claims() {
+        return ProcFs.posixLocks(file.path).map(locks -> {
+            Map<Integer, ProcFs.ProcessRef> out = new HashMap<>();
+            locks.forEach((offset, ref) -> {
+                if (offset >= PortRange.MIN_PORT && offset <= PortRange.MAX_PORT) {
+                    out.put(offset.intValue(), ref);
+                }
+            });
+            return out;
+        });
+    }
+
     @Override
     public void close() {
         if (closed) {

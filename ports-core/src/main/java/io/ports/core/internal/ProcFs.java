@@ -71,24 +71,49 @@ public final class ProcFs {
         }
     }
 
+    /** One POSIX lock of {@code /proc/locks}: bytes {@code start..end} (inclusive) held by a process. */
+    private record LockRange(long start, long end, ProcessRef holder) {
+    }
+
     /**
      * The process holding a POSIX write lock on byte {@code offset} of {@code file}, from
      * {@code /proc/locks}. Locks of this process are reported too.
      */
     public static Optional<ProcessRef> posixLockHolder(Path file, long offset) {
+        return locks(file).flatMap(list -> list.stream().filter(l -> offset >= l.start() && offset <= l.end())
+                .map(LockRange::holder).findFirst());
+    }
+
+    /**
+     * Every byte of {@code file} under a POSIX lock of at most 65,536 bytes (port claims), with its
+     * holder, in one read of {@code /proc/locks}; empty when the host does not tell.
+     */
+    public static Optional<Map<Long, ProcessRef>> posixLocks(Path file) {
+        return locks(file).map(list -> {
+            Map<Long, ProcessRef> out = new HashMap<>();
+            for (LockRange l : list) {
+                if (l.end() - l.start() <= 65_536) {
+                    for (long b = l.start(); b <= l.end(); b++) {
+                        out.put(b, l.holder());
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    private static Optional<List<LockRange>> locks(Path file) {
         long inode;
+        List<String> lines;
         try {
             inode = ((Number) Files.getAttribute(file, "unix:ino")).longValue();
+            lines = Files.readAllLines(PROC.resolve("locks"));
         } catch (IOException | UnsupportedOperationException | IllegalArgumentException | SecurityException e) {
             return Optional.empty();
         }
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(PROC.resolve("locks"));
-        } catch (IOException | SecurityException e) {
-            return Optional.empty();
-        }
         // "1: POSIX  ADVISORY  WRITE 12345 00:2a:56789 20000 20000" ; waiters carry "->" and are skipped
+        List<LockRange> out = new ArrayList<>();
+        Map<Long, ProcessRef> processes = new HashMap<>();
         for (String line : lines) {
             if (line.contains("->")) {
                 continue;
@@ -102,17 +127,17 @@ public final class ProcFs {
                 continue;
             }
             try {
-                long start = Long.parseLong(f[6]);
-                long end = f[7].equals("EOF") ? Long.MAX_VALUE : Long.parseLong(f[7]);
-                if (offset >= start && offset <= end) {
-                    long pid = Long.parseLong(f[4]);
-                    return pid > 0 ? Optional.of(process(pid).orElse(new ProcessRef(pid, ""))) : Optional.empty();
+                long pid = Long.parseLong(f[4]);
+                if (pid > 0) {
+                    long start = Long.parseLong(f[6]);
+                    long end = f[7].equals("EOF") ? Long.MAX_VALUE : Long.parseLong(f[7]);
+                    out.add(new LockRange(start, end, processes.computeIfAbsent(pid, p -> process(p).orElse(new ProcessRef(p, "")))));
                 }
             } catch (NumberFormatException ignored) {
                 // a line of a format we do not know: skip it
             }
         }
-        return Optional.empty();
+        return Optional.of(out);
     }
 
     /** The kernel's ephemeral port range ({@code net.ipv4.ip_local_port_range}), when readable. */
