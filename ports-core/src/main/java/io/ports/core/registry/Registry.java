@@ -312,6 +312,30 @@ public final class Registry implements AutoCloseable {
         }
     }
 
+    /**
+     * Expires a live record now, for a reason found outside the registry (health monitoring saw its
+     * holder crash and the port free). Expiring an ended record changes nothing.
+     *
+     * @throws NoSuchAllocationException for an unknown id
+     */
+    public Allocation expire(String id, String reason) {
+        ensureOpen();
+        Entry e = entry(id);
+        synchronized (e) {
+            if (!e.record.status().isLive()) {
+                return e.record;
+            }
+            end(e, AllocationStatus.EXPIRED, reason == null || reason.isBlank() ? "expired" : reason);
+            statistics.expired();
+            return e.record;
+        }
+    }
+
+    /** This host's name, as live records of local holders carry it. */
+    public String host() {
+        return localHost;
+    }
+
     /** Marks a RESERVED record ACTIVE because its port was seen bound by its holder (health monitoring). */
     public Allocation markActive(String id) {
         ensureOpen();
@@ -482,13 +506,15 @@ public final class Registry implements AutoCloseable {
 
     /** Each catalog type's range and how much of it live records use. */
     public List<RangeUsage> ranges() {
+        // each live record counts once per distinct range, however many types share that range
+        List<PortRange> distinct = catalog.types().stream().map(ServiceType::range).distinct().toList();
         Map<PortRange, Integer> used = new HashMap<>();
         for (Entry e : byId.values()) {
             Allocation a = e.record;
             if (a.status().isLive()) {
-                for (ServiceType t : catalog.types()) {
-                    if (t.range().contains(a.port())) {
-                        used.merge(t.range(), 1, Integer::sum);
+                for (PortRange r : distinct) {
+                    if (r.contains(a.port())) {
+                        used.merge(r, 1, Integer::sum);
                     }
                 }
             }

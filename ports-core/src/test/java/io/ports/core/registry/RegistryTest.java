@@ -162,6 +162,17 @@ class RegistryTest {
     }
 
     @Test
+    void expire_endsALiveRecordForAGivenReason() {
+        Allocation a = allocate("crashed");
+        Allocation e = registry.expire(a.id(), "holder crashed and the port is free");
+        assertEquals(AllocationStatus.EXPIRED, e.status());
+        assertEquals(e, registry.expire(a.id(), "again"));
+        assertEquals(1, registry.statistics().expiries());
+        assertEquals(0, registry.statistics().releases());
+        assertEquals("host-a", registry.host());
+    }
+
+    @Test
     void retention_purgesEndedRecords() {
         registry.close();
         registry = builder().retention(Duration.ofSeconds(10)).build();
@@ -302,6 +313,15 @@ class RegistryTest {
         assertEquals(1000, usage.size());
         assertEquals(2, usage.used());
         assertEquals(0.002, usage.utilization(), 1e-9);
+        registry.close();
+        registry = Registry.builder().lockDirectory(tmp.resolve("locks")).ticker(nanos::get).clock(clock()).build(); // default catalog
+        registry.allocate(AllocationRequest.builder("db", "DATABASE").build());
+        registry.allocate(AllocationRequest.builder("raft", "CLUSTER").build());
+        for (Registry.RangeUsage r : registry.ranges()) {
+            if (r.range().equals("5400-5499")) { // shared by DATABASE, CLUSTER, REPLICATION and database
+                assertEquals(2, r.used(), r.serviceType() + ": each record counts once per range");
+            }
+        }
         assertEquals(7, Registry.WELL_KNOWN_PORTS.size());
         assertEquals("HTTPS", Registry.WELL_KNOWN_PORTS.get(443));
     }
