@@ -265,6 +265,42 @@ public final class Registry implements AutoCloseable {
     }
 
     /**
+     * Records a port the caller already holds through a lease of this registry's allocator (a node that
+     * allocated and bound the port itself). The record starts ACTIVE when {@code bound}, else RESERVED.
+     * The lease stays the caller's: ending the record does not close it.
+     *
+     * @throws PortConflictException when a live record holds that port and protocol already
+     */
+    public Allocation register(PortLease lease, Protocol protocol, long pid, Map<String, String> metadata, boolean bound) {
+        ensureOpen();
+        Objects.requireNonNull(lease, "lease");
+        if (lease.isReleased()) {
+            throw new IllegalStateException("lease " + lease + " is released: allocate again before registering");
+        }
+        String id = UUID.randomUUID().toString();
+        int k = key(lease.port(), protocol);
+        String clash = livePorts.putIfAbsent(k, id);
+        if (clash != null) {
+            throw new PortConflictException(lease.port(), "port " + lease.port() + "/" + protocol + " is held by the live record " + clash
+                    + " (" + describe(clash) + "); service '" + lease.service() + "' cannot register it");
+        }
+        Duration timeout = typeTimeouts.getOrDefault(lease.type().name(), defaultTimeout);
+        Instant now = clock.instant();
+        Allocation a = new Allocation(id, lease.service(), lease.type().name(), lease.port(), protocol, localHost, pid, metadata, now, now,
+                bound ? AllocationStatus.ACTIVE : AllocationStatus.RESERVED, timeout.toMillis());
+        try {
+            store.write(List.of(RegistryStore.Change.put(a)));
+        } catch (RuntimeException e) {
+            livePorts.remove(k, id);
+            throw e;
+        }
+        byId.put(id, new Entry(a, ticker.getAsLong(), null));
+        byService.computeIfAbsent(a.serviceName(), s -> ConcurrentHashMap.newKeySet()).add(id);
+        statistics.allocated(a.serviceType(), 0);
+        return a;
+    }
+
+    /**
      * Releases a live record: RELEASED, port free. Releasing an ended record changes nothing.
      *
      * @return the record as it now stands

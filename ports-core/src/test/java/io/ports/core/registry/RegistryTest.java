@@ -162,6 +162,26 @@ class RegistryTest {
     }
 
     @Test
+    void register_recordsALeaseTheCallerHolds_andLeavesItToTheCaller() {
+        registry.close();
+        try (PortAllocator allocator = PortAllocator.builder().catalog(catalog).lockDirectory(tmp.resolve("locks")).build()) {
+            registry = builder().allocator(allocator).build();
+            io.ports.core.PortLease lease = allocator.allocate("node-db", "test");
+            Allocation a = registry.register(lease, Protocol.TCP, 4242, Map.of("role", "primary"), true);
+            assertEquals(AllocationStatus.ACTIVE, a.status());
+            assertEquals(lease.port(), a.port());
+            assertEquals(a, registry.byPort(lease.port(), Protocol.TCP).orElseThrow());
+            assertThrows(PortConflictException.class, () -> registry.register(lease, Protocol.TCP, 1, Map.of(), true));
+            registry.release(a.id());
+            assertFalse(lease.isReleased(), "the lease stays the caller's");
+            lease.close();
+            assertThrows(IllegalStateException.class, () -> registry.register(lease, Protocol.TCP, 1, Map.of(), true));
+        }
+        registry.close();
+        registry = builder().build();
+    }
+
+    @Test
     void expire_endsALiveRecordForAGivenReason() {
         Allocation a = allocate("crashed");
         Allocation e = registry.expire(a.id(), "holder crashed and the port is free");
