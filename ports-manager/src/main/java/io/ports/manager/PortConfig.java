@@ -24,7 +24,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
-import java.util.TreeMap;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -38,7 +37,8 @@ import java.util.stream.Collectors;
  *
  * <h2>Files and environment</h2>
  * {@link #load(Path)} reads a {@code .properties} file or a {@code .yaml}/{@code .yml} file (nested
- * keys join with dots), then lets environment variables override it: each key {@code a.b-c} is
+ * keys join with dots; the order of the file is kept, so its first service is the main one), then lets
+ * environment variables override it: each key {@code a.b-c} is
  * {@code PORTS_A_B_C}, and {@code PORT} sets the main service's port (the first service). Unknown
  * keys, unknown {@code PORTS_*} variables and bad values are rejected at load, naming the key, the
  * value and the valid form; nothing is half-applied. The keys are listed by {@link #describeKeys()}.
@@ -174,14 +174,11 @@ public record PortConfig(
         if (name.endsWith(".yaml") || name.endsWith(".yml")) {
             flat = flattenYaml(text, file);
         } else if (name.endsWith(".properties")) {
-            Properties p = new Properties();
             try {
-                p.load(new StringReader(text));
+                flat = readProperties(new StringReader(text));
             } catch (IOException | IllegalArgumentException e) {
                 throw new IllegalArgumentException("the configuration file " + file + " is not a valid properties file: " + e.getMessage(), e);
             }
-            flat = new TreeMap<>();
-            p.stringPropertyNames().forEach(k -> flat.put(k.strip(), p.getProperty(k).strip()));
         } else {
             throw new IllegalArgumentException("configuration file " + file + ": expected a .properties, .yaml or .yml file");
         }
@@ -190,11 +187,23 @@ public record PortConfig(
 
     /** Loads from a classpath or other stream of properties; the environment overrides it. */
     public static PortConfig loadProperties(InputStream in, Map<String, String> environment) throws IOException {
-        Properties p = new Properties();
-        p.load(in);
-        Map<String, String> flat = new TreeMap<>();
-        p.stringPropertyNames().forEach(k -> flat.put(k.strip(), p.getProperty(k).strip()));
-        return fromMap(flat, environment);
+        return fromMap(readProperties(new java.io.InputStreamReader(in, java.nio.charset.StandardCharsets.UTF_8)), environment);
+    }
+
+    /** Properties in file order: the first service listed is the main one. */
+    private static Map<String, String> readProperties(java.io.Reader reader) throws IOException {
+        Map<String, String> ordered = new LinkedHashMap<>();
+        Properties p = new Properties() {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            public synchronized Object put(Object key, Object value) {
+                ordered.put(key.toString().strip(), value.toString().strip());
+                return super.put(key, value);
+            }
+        };
+        p.load(reader);
+        return ordered;
     }
 
     private static Map<String, String> flattenYaml(String text, Path file) {
@@ -204,7 +213,7 @@ public record PortConfig(
         } catch (IOException e) {
             throw new IllegalArgumentException("the configuration file " + file + " is not valid YAML: " + e.getMessage(), e);
         }
-        Map<String, String> flat = new TreeMap<>();
+        Map<String, String> flat = new LinkedHashMap<>();
         if (root != null && !root.isNull()) {
             if (!root.isObject()) {
                 throw new IllegalArgumentException("the configuration file " + file + " must hold a mapping of keys, for example 'base-port: 5432'");
