@@ -254,6 +254,16 @@ public final class Knot implements AutoCloseable {
         return counters;
     }
 
+    /** The TSIG key name (without the trailing dot) that may update the zone. */
+    public String tsigKeyName() {
+        return KEY;
+    }
+
+    /** The TSIG key's base64 secret, for processes of a test that update the zone themselves. */
+    public String tsigSecret() {
+        return secret;
+    }
+
     /** One mod-stats counter, 0 when absent. */
     public long count(String counter) throws IOException, InterruptedException {
         return stats().getOrDefault(counter, 0L);
