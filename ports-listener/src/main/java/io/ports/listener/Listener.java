@@ -100,7 +100,8 @@ public final class Listener implements AutoCloseable {
         return lease;
     }
 
-    Duration gracefulTimeout() {
+    /** How long a {@link #stop()} lets open connections finish before closing them. */
+    public Duration gracefulTimeout() {
         return options.gracefulTimeout();
     }
 

@@ -93,7 +93,8 @@ public final class ListenerManager implements AutoCloseable {
         this.loops = Objects.requireNonNull(loops, "event loops");
     }
 
-    EventLoops loops() {
+    /** The event loops this manager borrows; components built on its listeners (the tunnel) run on them too. */
+    public EventLoops loops() {
         return loops;
     }
 
