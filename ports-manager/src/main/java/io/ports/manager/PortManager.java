@@ -21,6 +21,8 @@ import io.ports.health.Health;
 import io.ports.health.HealthMonitor;
 import io.ports.health.metrics.PortsMetrics;
 import io.ports.listener.Listener;
+import io.ports.nat.stun.StunBinding;
+import io.ports.nat.stun.StunClient;
 import io.ports.listener.ListenerManager;
 import io.ports.listener.ListenerOptions;
 import io.ports.resolver.Endpoint;
@@ -75,6 +77,7 @@ public final class PortManager implements AutoCloseable {
     private final Map<String, ScheduledFuture<?>> heartbeats = new ConcurrentHashMap<>();
     private final Map<String, Allocation> registered = new ConcurrentHashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private StunClient stun; // made on first use, guarded by this
 
     private PortManager(PortConfig config, MeterRegistry meterRegistry) {
         this.config = config;
@@ -295,6 +298,47 @@ public final class PortManager implements AutoCloseable {
         return resolver.resolveSrv(name);
     }
 
+    // ------------------------------------------------------------------------------- outside view
+
+    /**
+     * This node's address as the internet sees it, from a STUN Binding to the configured
+     * {@code stun.servers} (tried in order), sent from {@code lease}'s port when one is given so that
+     * the answer is that port's own public mapping.
+     *
+     * @throws IllegalStateException when no STUN server is configured
+     */
+    public CompletionStage<StunBinding> externalAddress(PortLease lease) {
+        ensureOpen();
+        if (config.stunServers().isEmpty()) {
+            throw new IllegalStateException("no STUN server is configured: set stun.servers (PORTS_STUN_SERVERS), for example stun.example.org:3478");
+        }
+        StunClient stun = stunClient();
+        return lease == null ? stun.binding(Protocol.UDP) : stun.binding(lease, Protocol.UDP);
+    }
+
+    private synchronized StunClient stunClient() {
+        if (stun == null) {
+            stun = StunClient.builder(loops).servers(config.stunServers().stream().map(PortManager::stunServer).toList()).build();
+        }
+        return stun;
+    }
+
+    /** {@link #externalAddress(PortLease)} from an ephemeral port. */
+    public CompletionStage<StunBinding> externalAddress() {
+        return externalAddress(null);
+    }
+
+    private static InetSocketAddress stunServer(String s) {
+        int colon = s.lastIndexOf(':');
+        if (colon <= 0) {
+            return InetSocketAddress.createUnresolved(s, 3478);
+        }
+        String host = s.substring(0, colon).replace("[", "").replace("]", "");
+        int port = Integer.parseInt(s.substring(colon + 1));
+        java.net.InetAddress literal = io.netty.util.NetUtil.createInetAddressFromIpAddressString(host);
+        return literal != null ? new InetSocketAddress(literal, port) : new InetSocketAddress(host, port);
+    }
+
     // ------------------------------------------------------------------------------- health and reports
 
     /** Runs the health checks now. */
@@ -340,6 +384,11 @@ public final class PortManager implements AutoCloseable {
             order.push(metrics);
         }
         order.push(resolver);
+        synchronized (this) {
+            if (stun != null) {
+                order.push(stun);
+            }
+        }
         order.push(allocator);
         order.push(registry);
         order.push(() -> new ArrayList<>(registered.keySet()).forEach(id -> {

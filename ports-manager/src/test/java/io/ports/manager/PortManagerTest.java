@@ -114,6 +114,20 @@ class PortManagerTest {
     }
 
     @Test
+    void externalAddress_fromCoturn_andAClearErrorWithoutServers() throws Exception {
+        try (io.ports.nat.testsupport.Coturn coturn = io.ports.nat.testsupport.Coturn.loopback(false);
+             PortManager pm = PortManager.create(config(Map.of("stun.servers", "127.0.0.1:" + coturn.port())))) {
+            PortLease lease = pm.allocate("gossip", "CUSTOM");
+            var binding = pm.externalAddress(lease).toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(new InetSocketAddress("127.0.0.1", lease.port()), binding.mapped(), "on loopback the mapping is the leased port itself");
+        }
+        try (PortManager pm = PortManager.create(config(Map.of()))) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, pm::externalAddress);
+            assertTrue(e.getMessage().contains("stun.servers"), e.getMessage());
+        }
+    }
+
+    @Test
     void seedDesignCalls_allocateListenResolve() throws Exception {
         try (PortManager pm = PortManager.create(config(Map.of()))) {
             PortLease lease = pm.allocate(io.ports.core.ServiceType.CUSTOM);
