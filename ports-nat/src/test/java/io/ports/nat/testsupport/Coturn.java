@@ -1,5 +1,7 @@
 package io.ports.nat.testsupport;
 
+import io.ports.core.testsupport.PeerRuns;
+
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -92,7 +94,7 @@ public final class Coturn implements AutoCloseable {
 
     private static Coturn create(List<String> prefix, List<String> addresses, boolean rfc5780) throws IOException {
         Files.createDirectories(ROOT);
-        cleanLeftovers();
+        PeerRuns.cleanLeftovers(ROOT, "turn.pid", "turnserver");
         Path dir = Files.createTempDirectory(ROOT, "run-");
         FileChannel ch = FileChannel.open(dir.resolve("owner.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         return new Coturn(dir, ch, ch.lock(), prefix, addresses, rfc5780);
@@ -256,45 +258,11 @@ public final class Coturn implements AutoCloseable {
         } catch (IOException ignored) {
             // deleted next
         }
-        Peers.deleteTree(dir);
+        PeerRuns.deleteTree(dir);
         try {
             Files.deleteIfExists(ROOT);
         } catch (IOException inUse) {
             // another run is live
-        }
-    }
-
-    static void cleanLeftovers() {
-        List<Path> runs = new ArrayList<>();
-        try (Stream<Path> s = Files.list(ROOT)) {
-            s.filter(p -> p.getFileName().toString().startsWith("run-")).forEach(runs::add);
-        } catch (IOException e) {
-            return;
-        }
-        for (Path run : runs) {
-            try (FileChannel ch = FileChannel.open(run.resolve("owner.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-                FileLock l = ch.tryLock();
-                if (l == null) {
-                    continue;
-                }
-                try {
-                    long pid = Long.parseLong(Files.readString(run.resolve("turn.pid")).strip());
-                    String cmdline = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).replace('\0', ' ');
-                    if (cmdline.contains("turnserver") && cmdline.contains(run.toString())) {
-                        ProcessHandle.of(pid).ifPresent(h -> {
-                            System.out.println("killing turnserver " + pid + " left by a crashed run in " + run);
-                            h.destroyForcibly();
-                        });
-                    }
-                } catch (IOException | NumberFormatException nothingToKill) {
-                    // no pid file or no such process
-                } finally {
-                    l.release();
-                }
-            } catch (OverlappingFileLockException | IOException mine) {
-                continue;
-            }
-            Peers.deleteTree(run);
         }
     }
 

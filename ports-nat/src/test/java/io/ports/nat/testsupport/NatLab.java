@@ -1,5 +1,7 @@
 package io.ports.nat.testsupport;
 
+import io.ports.core.testsupport.PeerRuns;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -317,7 +319,7 @@ public final class NatLab implements AutoCloseable {
             deleteNamespace(ns);
         }
         created.clear();
-        Peers.deleteTree(dir);
+        PeerRuns.deleteTree(dir);
     }
 
     /** Kills what runs in the namespace, then deletes it. */
@@ -360,7 +362,7 @@ public final class NatLab implements AutoCloseable {
                 Matcher m = dirs.matcher(d.getFileName().toString());
                 if (m.find() && !isLiveJava(Long.parseLong(m.group(1)))) {
                     System.out.println("deleting " + d + " left by a crashed run");
-                    Peers.deleteTree(d);
+                    PeerRuns.deleteTree(d);
                 }
             }
         }

@@ -131,23 +131,6 @@ public final class Peers {
         }
     }
 
-    public static void deleteTree(Path root) {
-        if (root == null || !Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(root)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort
-                }
-            });
-        } catch (IOException ignored) {
-            // best effort
-        }
-    }
-
     /** The last {@code n} lines of {@code text}. */
     public static String tail(String text, int n) {
         String[] lines = text.split("\n");

@@ -1,5 +1,6 @@
 package io.ports.resolver.testsupport;
 
+import io.ports.core.testsupport.PeerRuns;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
@@ -100,7 +101,7 @@ public final class Knot implements AutoCloseable {
     public static Knot start(String zoneFile) throws IOException, InterruptedException {
         require();
         Files.createDirectories(ROOT);
-        cleanLeftovers();
+        PeerRuns.cleanLeftovers(ROOT, "knot.pid", "knotd");
         Path dir = Files.createTempDirectory(ROOT, "run-");
         FileChannel ch = FileChannel.open(dir.resolve("owner.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock lock = ch.lock();
@@ -365,76 +366,11 @@ public final class Knot implements AutoCloseable {
         } catch (IOException ignored) {
             // deleted next
         }
-        deleteTree(dir);
+        PeerRuns.deleteTree(dir);
         try {
             Files.deleteIfExists(ROOT); // only when no other run uses it
         } catch (IOException notEmpty) {
             // another run is live, or left something to clean next time
-        }
-    }
-
-    /** Kills and deletes what crashed earlier runs left behind; never touches a live run. */
-    static void cleanLeftovers() {
-        List<Path> runs = new ArrayList<>();
-        try (Stream<Path> s = Files.list(ROOT)) {
-            s.filter(p -> p.getFileName().toString().startsWith("run-")).forEach(runs::add);
-        } catch (IOException e) {
-            return;
-        }
-        for (Path run : runs) {
-            try (FileChannel ch = FileChannel.open(run.resolve("owner.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-                FileLock l = ch.tryLock();
-                if (l == null) {
-                    continue; // its JVM is alive
-                }
-                try {
-                    killLeftover(run);
-                } finally {
-                    l.release();
-                }
-            } catch (OverlappingFileLockException mine) {
-                continue; // this JVM's own live run
-            } catch (IOException e) {
-                continue;
-            }
-            deleteTree(run);
-        }
-    }
-
-    private static void killLeftover(Path run) {
-        try {
-            long pid = Long.parseLong(Files.readString(run.resolve("knot.pid")).strip());
-            String cmdline = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).replace('\0', ' ');
-            if (cmdline.contains("knotd") && cmdline.contains(run.resolve("knot.conf").toString())) {
-                ProcessHandle.of(pid).ifPresent(h -> {
-                    System.out.println("killing knotd " + pid + " left over by a crashed run in " + run);
-                    h.destroy();
-                    try {
-                        h.onExit().get(5, TimeUnit.SECONDS);
-                    } catch (Exception e) {
-                        h.destroyForcibly();
-                    }
-                });
-            }
-        } catch (IOException | NumberFormatException e) {
-            // no pidfile or no such process: nothing to kill
-        }
-    }
-
-    private static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(root)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort
-                }
-            });
-        } catch (IOException ignored) {
-            // best effort
         }
     }
 }
