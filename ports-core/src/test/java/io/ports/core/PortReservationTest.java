@@ -79,8 +79,12 @@ class PortReservationTest {
         assertTrue(r.reserve(30050));
         assertFalse(r.reserve(30050));
         assertTrue(r.isReserved(30050));
-        assertEquals(1, r.releasePorts(30050, 30051));
-        assertEquals(2, r.releasePorts(List.of()) + 2);
+        assertEquals(1, r.releasePorts(30050, 30051), "only the reserved one counts");
+        assertEquals(0, r.releasePorts(List.of()));
+        r.reserve(30060);
+        r.reserve(30061);
+        assertEquals(2, r.releasePorts(List.of(30060, 30061, 30062)));
+        assertEquals(0, r.reservedCount());
     }
 
     @Test
