@@ -176,6 +176,10 @@ public final class EtcdRegistryStore implements RegistryStore {
         ClientBuilder b = Client.builder().endpoints(config.endpoints().toArray(new java.net.URI[0]))
                 .connectTimeout(config.connectTimeout())
                 .retryMaxDuration(config.requestTimeout())
+                .retryChronoUnit(java.time.temporal.ChronoUnit.MILLIS)
+                .retryDelay(50)
+                .retryMaxDelay(250)
+                .retryMaxAttempts(6) // UNAVAILABLE from a member that just died: the next attempt goes to another
                 .keepaliveTime(Duration.ofSeconds(10))
                 .keepaliveTimeout(config.requestTimeout())
                 .waitForReady(true); // a call waits for a connection, bounded by the request timeout
@@ -399,8 +403,12 @@ public final class EtcdRegistryStore implements RegistryStore {
             throw e;
         }
         if (!r.isSucceeded()) {
-            newLeases.values().forEach(this::revokeQuietly);
-            throw refused(batch, r);
+            RuntimeException why = refused(batch, r);
+            if (why != null) {
+                newLeases.values().forEach(this::revokeQuietly);
+                throw why;
+            }
+            // every claim compared is this write's own: a retried attempt whose first try was applied
         }
         long rev = r.getHeader().getRevision();
         for (Change c : batch) {
@@ -416,7 +424,7 @@ public final class EtcdRegistryStore implements RegistryStore {
         return new ArrayList<>(newLeases.values());
     }
 
-    /** Why a transaction's comparison failed: the first claim that is not ours. */
+    /** Why a transaction's comparison failed: the first claim that is not ours; null when every one is (an earlier attempt applied it). */
     private RuntimeException refused(List<Change> batch, TxnResponse r) {
         List<GetResponse> gets = r.getGetResponses();
         int i = 0;
@@ -445,7 +453,7 @@ public final class EtcdRegistryStore implements RegistryStore {
                     + config.endpointList() + (holder == null ? ": its lease ran out" : ": the live record " + holder + " holds it now")
                     + "; the change was not written. Allocate again");
         }
-        return new RegistryStoreException("the write of " + describe(batch) + " to etcd " + config.endpointList() + " was refused");
+        return null;
     }
 
     @Override
@@ -501,9 +509,7 @@ public final class EtcdRegistryStore implements RegistryStore {
                     + config.requestTimeout().toMillis() + " ms; it was not acknowledged", e);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
-            if (!leaseNotFound(cause)) {
-                markStale(cause.toString());
-            }
+            // not stale by itself: one member going away fails a call or two; the health probe judges
             throw new RegistryStoreException(what + " to etcd " + config.endpointList() + " failed: " + cause.getMessage()
                     + "; it was not acknowledged", cause);
         }
@@ -714,8 +720,16 @@ public final class EtcdRegistryStore implements RegistryStore {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException | RuntimeException e) {
             Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
-            markStale(e instanceof TimeoutException ? "no answer within " + config.requestTimeout().toMillis() + " ms" : cause.toString());
             int n = ++failedProbes;
+            if (e instanceof TimeoutException) {
+                markStale("no answer within " + config.requestTimeout().toMillis() + " ms");
+            } else if (n >= 2) {
+                markStale(cause.toString());
+            } else {
+                lastError = cause.toString();
+                scheduleProbe(Duration.ofMillis(100)); // one quick second opinion before calling etcd unreachable
+                return;
+            }
             long backoff = Math.min(MAX_BACKOFF.toMillis(), HEALTH_INTERVAL.toMillis() << Math.min(n - 1, 4));
             scheduleProbe(Duration.ofMillis(backoff));
         }
