@@ -124,6 +124,7 @@ public final class EtcdRegistryStore implements RegistryStore {
     private final Clock clock = Clock.systemUTC();
     private final AtomicLong syncedRevision = new AtomicLong();
     private final AtomicLong conflicts = new AtomicLong();
+    private final AtomicLong watchGeneration = new AtomicLong();
     private volatile Listener listener;
     private volatile Watch.Watcher watcher;
     private volatile Instant staleSince;
@@ -587,11 +588,20 @@ public final class EtcdRegistryStore implements RegistryStore {
         if (closed) {
             return;
         }
+        long generation = watchGeneration.incrementAndGet();
         WatchOption opt = WatchOption.builder().isPrefix(true).withRevision(fromRevision).build();
+        Watch.Watcher old = watcher;
         watcher = client.getWatchClient().watch(bytes(recordsPrefix), opt, Watch.listener(
-                r -> notify(() -> onWatch(r)),
-                e -> notify(() -> onWatchError(e)),
-                () -> notify(() -> onWatchError(new IllegalStateException("the watch ended")))));
+                r -> notify(() -> {
+                    if (generation == watchGeneration.get()) {
+                        onWatch(r);
+                    }
+                }),
+                e -> notify(() -> onWatchError(generation, e)),
+                () -> notify(() -> onWatchError(generation, new IllegalStateException("the watch ended")))));
+        if (old != null) {
+            old.close();
+        }
     }
 
     private void notify(Runnable task) {
@@ -623,10 +633,10 @@ public final class EtcdRegistryStore implements RegistryStore {
                     log.warn("{}", bad.getMessage());
                     continue;
                 }
-                if (writerId.equals(s.writer())) {
-                    continue; // this store's own write: in the view already
-                }
                 Known old = view.get(id);
+                if (writerId.equals(s.writer()) && old != null) {
+                    continue; // this store's own write: in the view already (one whose answer was lost is not, and is reported)
+                }
                 if (old != null && old.revision() >= rev) {
                     continue;
                 }
@@ -641,10 +651,11 @@ public final class EtcdRegistryStore implements RegistryStore {
         }
     }
 
-    private void onWatchError(Throwable e) {
-        if (closed) {
-            return;
+    private void onWatchError(long generation, Throwable e) {
+        if (closed || generation != watchGeneration.get()) {
+            return; // an earlier watch, replaced already
         }
+        watchGeneration.incrementAndGet(); // its later callbacks are stale too
         log.warn("the watch of {} failed: {}; reading everything again and watching anew", describe(), e.toString());
         Watch.Watcher w = watcher;
         if (w != null) {

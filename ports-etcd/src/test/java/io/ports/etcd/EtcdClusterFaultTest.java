@@ -186,8 +186,24 @@ class EtcdClusterFaultTest {
                     }
                 }
                 // both registries' views agree with etcd
-                await("r1 and r2 see every live record", 10_000, () -> live.values().stream()
-                        .allMatch(a -> r1.byPort(a.port(), Protocol.TCP).isPresent() && r2.byPort(a.port(), Protocol.TCP).isPresent()));
+                try {
+                    await("r1 and r2 see every live record", 10_000, () -> live.values().stream()
+                            .allMatch(a -> r1.byPort(a.port(), Protocol.TCP).isPresent() && r2.byPort(a.port(), Protocol.TCP).isPresent()));
+                } catch (AssertionError e) {
+                    StringBuilder why = new StringBuilder();
+                    for (Allocation a : live.values()) {
+                        for (Registry r : List.of(r1, r2)) {
+                            if (r.byPort(a.port(), Protocol.TCP).isEmpty()) {
+                                EtcdRegistryStore s = (EtcdRegistryStore) r.store();
+                                why.append("\n").append(r == r1 ? "r1" : "r2").append(" misses ").append(a.id()).append(" port ").append(a.port())
+                                        .append(": registry has ").append(r.find(a.id()).orElse(null)).append("; its store has ")
+                                        .append(s.load().stream().filter(x -> x.id().equals(a.id())).findFirst().orElse(null))
+                                        .append("; etcd has ").append(stored.get(a.id()));
+                            }
+                        }
+                    }
+                    throw new AssertionError(e.getMessage() + why, e);
+                }
             }
         } finally {
             for (int i = 0; i < etcd.size(); i++) {
