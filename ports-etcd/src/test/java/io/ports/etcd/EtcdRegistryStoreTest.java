@@ -380,6 +380,25 @@ class EtcdRegistryStoreTest {
     }
 
     @Test
+    void mutualTls_withTheCaAndAClientCertificate_works_withoutTheClientCertificate_isRefusedClearly() throws Exception {
+        io.ports.etcd.testsupport.TestCerts certs = io.ports.etcd.testsupport.TestCerts.create(tmp.resolve("certs"));
+        try (EtcdCluster secured = EtcdCluster.start(1, new EtcdCluster.Tls(certs.ca(), certs.serverCert(), certs.serverKey(), certs.ca()))) {
+            String base = secured.uri() + "?tls=true&ca=" + certs.ca();
+            try (EtcdRegistryStore store = EtcdRegistryStore.open(EtcdStoreConfig.parse(base + "&cert=" + certs.clientCert() + "&key=" + certs.clientKey()));
+                 Registry reg = registry(store, "tls")) {
+                assertTrue(store.config().tls());
+                Allocation a = reg.allocate(request("over-tls"));
+                assertEquals(AllocationStatus.ACTIVE, reg.heartbeat(a.id()).status());
+                assertTrue(secured.etcdctl("get", EtcdStoreConfig.DEFAULT_PREFIX + "records/" + a.id(), "--print-value-only").output()
+                        .contains(a.id()));
+            }
+            RegistryStoreException noCert = assertThrows(RegistryStoreException.class,
+                    () -> EtcdRegistryStore.open(EtcdStoreConfig.parse(base + "&connect_timeout=2s")));
+            assertTrue(noCert.getMessage().contains(secured.endpoints()) && noCert.getMessage().contains("TLS"), noCert.getMessage());
+        }
+    }
+
+    @Test
     void wrongPassword_isRefusedClearly_rightOneWorks() throws Exception {
         try (EtcdCluster secured = EtcdCluster.start(1)) {
             assertEquals(0, secured.etcdctl("user", "add", "root:rootpw").exit());

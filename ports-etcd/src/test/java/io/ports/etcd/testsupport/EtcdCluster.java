@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * Debian's etcd (3.4) as real members on loopback: one member, or a cluster of three, each in its
  * own run directory under {@code $TMPDIR/ports-etcd} with free client and peer ports picked at run
- * time and fast raft timers (heartbeat 10 ms, election 100 ms).
+ * time and fast raft timers (heartbeat 10 ms, election 100 ms) unless asked for etcd's defaults.
  *
  * <p>Each member's run directory holds an {@code owner.lock} this JVM keeps locked while the member
  * runs, and {@code etcd.pid}; a run directory whose lock can be taken belongs to a JVM that died, and
@@ -36,6 +36,15 @@ public final class EtcdCluster implements AutoCloseable {
     public static final Path ROOT = Path.of(System.getProperty("java.io.tmpdir"), "ports-etcd");
 
     private final List<Member> members = new ArrayList<>();
+    private final Tls tls;
+    private final boolean fastTimers;
+
+    /**
+     * Client TLS of the members: the CA that signed the server certificate, the server's certificate and
+     * key, and, when {@code clientCa} is set, mutual TLS (clients need a certificate that CA signed).
+     */
+    public record Tls(Path ca, Path serverCert, Path serverKey, Path clientCa) {
+    }
     private final String token = "ports-test-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
 
     /** One member: its directory, ports and process. */
@@ -57,7 +66,9 @@ public final class EtcdCluster implements AutoCloseable {
         }
     }
 
-    private EtcdCluster() {
+    private EtcdCluster(Tls tls, boolean fastTimers) {
+        this.tls = tls;
+        this.fastTimers = fastTimers;
     }
 
     /** The etcd binary, or null. */
@@ -91,10 +102,24 @@ public final class EtcdCluster implements AutoCloseable {
 
     /** Starts {@code size} members (1 or 3) and waits until the cluster takes a linearizable read. */
     public static EtcdCluster start(int size) throws IOException, InterruptedException {
+        return start(size, null);
+    }
+
+    /** As {@link #start(int)}, with https client URLs when {@code tls} is given. */
+    public static EtcdCluster start(int size, Tls tls) throws IOException, InterruptedException {
+        return start(size, tls, true);
+    }
+
+    /**
+     * As {@link #start(int, Tls)}; {@code fastTimers} false keeps etcd's default raft timers (heartbeat
+     * 100 ms, election 1 s), which ride out a loaded machine better (benchmarks), at the price of slower
+     * elections.
+     */
+    public static EtcdCluster start(int size, Tls tls, boolean fastTimers) throws IOException, InterruptedException {
         require();
         Files.createDirectories(ROOT);
         PeerRuns.cleanLeftovers(ROOT, "etcd.pid", "etcd");
-        EtcdCluster c = new EtcdCluster();
+        EtcdCluster c = new EtcdCluster(tls, fastTimers);
         try {
             for (int attempt = 1; ; attempt++) {
                 c.create(size);
@@ -129,14 +154,24 @@ public final class EtcdCluster implements AutoCloseable {
 
     private void launch(Member m, boolean fresh) throws IOException {
         String cluster = members.stream().map(x -> x.name + "=http://127.0.0.1:" + x.peerPort).collect(Collectors.joining(","));
-        String client = "http://127.0.0.1:" + m.clientPort;
+        String client = (tls != null ? "https" : "http") + "://127.0.0.1:" + m.clientPort;
         String peer = "http://127.0.0.1:" + m.peerPort;
         List<String> cmd = List.of(etcd().toString(), "--name", m.name, "--data-dir", m.dir.resolve("data").toString(),
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", cluster, "--initial-cluster-token", token,
                 "--initial-cluster-state", fresh ? "new" : "existing",
-                "--logger", "zap", "--log-level", "warn", "--heartbeat-interval=10", "--election-timeout=100");
+                "--logger", "zap", "--log-level", "warn");
+        cmd = new ArrayList<>(cmd);
+        if (fastTimers) {
+            cmd.addAll(List.of("--heartbeat-interval=10", "--election-timeout=100"));
+        }
+        if (tls != null) {
+            cmd.addAll(List.of("--cert-file", tls.serverCert().toString(), "--key-file", tls.serverKey().toString()));
+            if (tls.clientCa() != null) {
+                cmd.addAll(List.of("--client-cert-auth", "--trusted-ca-file", tls.clientCa().toString()));
+            }
+        }
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(m.dir.resolve("etcd.log").toFile()));
         pb.environment().remove("ETCDCTL_API");
@@ -192,6 +227,13 @@ public final class EtcdCluster implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(etcdctl().toString(),
                 "--endpoints=" + targets.stream().map(m -> "127.0.0.1:" + m.clientPort).collect(Collectors.joining(",")),
                 "--dial-timeout=1s", "--command-timeout=2s"));
+        if (tls != null) {
+            cmd.add("--cacert=" + tls.ca());
+            if (tls.clientCa() != null) {
+                cmd.add("--cert=" + tls.serverCert()); // signed by the same test CA: good as a client certificate too
+                cmd.add("--key=" + tls.serverKey());
+            }
+        }
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("ETCDCTL_API", "3");
@@ -209,7 +251,7 @@ public final class EtcdCluster implements AutoCloseable {
 
     /** The client endpoints, comma-separated, as {@code http://127.0.0.1:PORT,...}. */
     public String endpoints() {
-        return members.stream().map(m -> "http://127.0.0.1:" + m.clientPort).collect(Collectors.joining(","));
+        return members.stream().map(m -> (tls != null ? "https" : "http") + "://127.0.0.1:" + m.clientPort).collect(Collectors.joining(","));
     }
 
     /** {@code etcd://127.0.0.1:P1,127.0.0.1:P2,...}: the store URI of this cluster. */
