@@ -280,6 +280,9 @@ public final class Registry implements AutoCloseable {
             pr.exclude(lease.port());
         }
         byId.put(id, new Entry(a, ticker.getAsLong(), lease));
+        if (store.shared()) {
+            livePorts.put(key(a.port(), a.protocol()), id); // acknowledged: this record holds the port, whatever notice came meanwhile
+        }
         byService.computeIfAbsent(a.serviceName(), s -> ConcurrentHashMap.newKeySet()).add(id);
         String meaning = WELL_KNOWN_PORTS.get(a.port());
         if (meaning != null && type.defaultPort() != a.port()) {
@@ -320,6 +323,9 @@ public final class Registry implements AutoCloseable {
             throw e;
         }
         byId.put(id, new Entry(a, ticker.getAsLong(), null));
+        if (store.shared()) {
+            livePorts.put(k, id); // acknowledged: this record holds the port, whatever notice came meanwhile
+        }
         byService.computeIfAbsent(a.serviceName(), s -> ConcurrentHashMap.newKeySet()).add(id);
         statistics.allocated(a.serviceType(), 0);
         return a;
@@ -523,7 +529,7 @@ public final class Registry implements AutoCloseable {
                 byService.computeIfAbsent(a.serviceName(), s -> ConcurrentHashMap.newKeySet()).add(a.id());
                 if (a.status().isLive()) {
                     if (tracksPort(a)) {
-                        livePorts.put(key(a.port(), a.protocol()), a.id());
+                        holdPort(a);
                     }
                 } else {
                     e.endedNanos = now;
@@ -537,11 +543,27 @@ public final class Registry implements AutoCloseable {
                 return;
             }
             if (!old.status().isLive() && a.status().isLive() && tracksPort(a)) {
-                livePorts.put(key(a.port(), a.protocol()), a.id());
+                holdPort(a);
             }
             e.record = a;
             e.lastBeatNanos = now;
         }
+    }
+
+    /**
+     * Records a shared store's live record as its port's holder, unless a live record this registry knows
+     * holds it: the store lets one live record hold a port at a time, so that one is newer than this notice
+     * (one of this registry's own writes overtook it). An allocation of this registry still in flight (its
+     * id not yet in the directory) gives way; it asserts its hold again once its write is acknowledged.
+     */
+    private void holdPort(Allocation a) {
+        livePorts.compute(key(a.port(), a.protocol()), (k, current) -> {
+            if (current == null || current.equals(a.id())) {
+                return a.id();
+            }
+            Entry holder = byId.get(current);
+            return holder != null && holder.record.status().isLive() ? current : a.id();
+        });
     }
 
     /** Ends a live record in memory only (the store has ended it already); the caller holds the entry's lock. */
