@@ -94,14 +94,20 @@ public class EtcdBenchmark {
 
         @TearDown(Level.Trial)
         public void tearDown() throws InterruptedException {
-            cleaner.shutdown();
-            cleaner.awaitTermination(10, TimeUnit.SECONDS);
-            System.out.println("registry records at the end of the trial: " + registry.stats().total());
-            registry.close();
-            if (etcd != null) {
-                etcd.close();
+            try {
+                cleaner.shutdown();
+                cleaner.awaitTermination(10, TimeUnit.SECONDS);
+                System.out.println("registry records at the end of the trial: " + registry.stats().total());
+                registry.close();
+            } finally {
+                try {
+                    if (etcd != null) {
+                        etcd.close();
+                    }
+                } finally {
+                    PeerRuns.deleteTree(dir);
+                }
             }
-            PeerRuns.deleteTree(dir);
         }
     }
 
