@@ -125,7 +125,9 @@ public final class EtcdRegistryStore implements RegistryStore {
     private final AtomicLong syncedRevision = new AtomicLong();
     private final AtomicLong conflicts = new AtomicLong();
     private final AtomicLong watchGeneration = new AtomicLong();
+    private final List<Change> pending = new ArrayList<>();
     private volatile Listener listener;
+    private boolean subscribed;
     private volatile Watch.Watcher watcher;
     private volatile Instant staleSince;
     private volatile String lastError;
@@ -252,6 +254,9 @@ public final class EtcdRegistryStore implements RegistryStore {
 
     @Override
     public Collection<Allocation> load() {
+        synchronized (pending) {
+            pending.clear(); // what the caller reads now includes them
+        }
         return view.values().stream().map(Known::record).toList();
     }
 
@@ -267,10 +272,21 @@ public final class EtcdRegistryStore implements RegistryStore {
 
     @Override
     public synchronized void subscribe(Listener l) {
-        if (listener != null) {
+        if (subscribed) {
             throw new IllegalStateException("the etcd store " + describe() + " has a listener already: one registry per store");
         }
-        listener = l;
+        subscribed = true;
+        // on the one notification thread, where every report is made: first the changes a catch-up read found
+        // between load() and now (reported to no one yet), then everything else in order
+        notify(() -> {
+            List<Change> missed;
+            synchronized (pending) {
+                missed = List.copyOf(pending);
+                pending.clear();
+            }
+            missed.forEach(l::changed);
+            listener = l;
+        });
         startWatch(syncedRevision.get() + 1);
     }
 
@@ -575,6 +591,9 @@ public final class EtcdRegistryStore implements RegistryStore {
     private void report(Change c) {
         Listener l = listener;
         if (l == null) {
+            synchronized (pending) {
+                pending.add(c);
+            }
             return;
         }
         try {
