@@ -130,7 +130,8 @@ public record PortConfig(
                 new Key("strategy", "sequential, random or hash", "hash", AllocationStrategy::parse),
                 new Key("node-id", "a non-blank name", "node", PortConfig::nonBlank),
                 new Key("lock-dir", "a directory path (empty: the default /tmp/ports-locks)", "", v -> v.isBlank() ? null : Path.of(v)),
-                new Key("registry.store", "memory or file:/path/to/dir", "memory", PortConfig::store),
+                new Key("registry.store", "memory, file:/path/to/dir, or etcd://HOST:PORT,HOST:PORT[/PREFIX][?user=..] (with ports-etcd)",
+                        "memory", PortConfig::store),
                 new Key("resolver.servers", "comma-separated IP or IP:PORT (empty: /etc/resolv.conf)", "", PortConfig::list),
                 new Key("resolver.search", "comma-separated domains", "", PortConfig::list),
                 new Key("resolver.timeout", "a duration such as 2s (0: /etc/resolv.conf or 2s)", "0s", PortConfig::duration),
@@ -414,6 +415,15 @@ public record PortConfig(
         if (s.equals("memory") || s.startsWith("file:") && s.length() > 5) {
             return s;
         }
-        throw new IllegalArgumentException("not memory or file:/dir");
+        int colon = s.indexOf("://");
+        if (colon > 0) {
+            String scheme = s.substring(0, colon).toLowerCase(java.util.Locale.ROOT);
+            if (io.ports.core.registry.RegistryStores.providers().containsKey(scheme)) {
+                return s; // the provider validates the rest when the store opens
+            }
+            throw new IllegalArgumentException("the store scheme " + scheme + ":// is not on the class path"
+                    + (scheme.equals("etcd") ? " (add the ports-etcd module)" : ""));
+        }
+        throw new IllegalArgumentException("not memory, file:/dir or etcd://HOST:PORT,...");
     }
 }

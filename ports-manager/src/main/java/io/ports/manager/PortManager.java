@@ -145,7 +145,10 @@ public final class PortManager implements AutoCloseable {
     }
 
     private static RegistryStore store(String spec) {
-        return spec.startsWith("file:") ? FileRegistryStore.open(Path.of(spec.substring(5))) : new InMemoryStore();
+        if (spec.startsWith("file:")) {
+            return FileRegistryStore.open(Path.of(spec.substring(5)));
+        }
+        return spec.equals("memory") ? new InMemoryStore() : io.ports.core.registry.RegistryStores.open(spec); // etcd:// and other providers
     }
 
     private static InetSocketAddress dnsServer(String s) {

@@ -77,6 +77,13 @@ class PortConfigTest {
     }
 
     @Test
+    void etcdStore_withoutPortsEtcdOnTheClassPath_saysWhatToAdd() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> PortConfig.fromMap(Map.of("registry.store", "etcd://127.0.0.1:2379,127.0.0.1:2380"), Map.of()));
+        assertTrue(e.getMessage().contains("bad value for registry.store") && e.getMessage().contains("ports-etcd"), e.getMessage());
+    }
+
+    @Test
     void badPortVariable_namesTheMainService() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PortConfig.fromMap(Map.of(), Map.of("PORT", "http")));
         assertTrue(e.getMessage().contains("PORT: 'http'") && e.getMessage().contains("'database'"), e.getMessage());

@@ -130,6 +130,9 @@ public final class Registry implements AutoCloseable {
         this.clock = b.clock;
         this.localHost = b.host != null ? b.host : localHostName();
         load();
+        if (store.shared()) {
+            store.subscribe(this::applyStoreChange);
+        }
     }
 
     public static Builder builder() {
@@ -156,7 +159,7 @@ public final class Registry implements AutoCloseable {
         int lost = 0;
         for (Allocation a : store.load()) {
             PortLease lease = null;
-            if (a.status().isLive()) {
+            if (a.status().isLive() && tracksPort(a)) {
                 try {
                     lease = allocator.adopt(a.port(), a.serviceName(), typeOrCustom(a.serviceType()));
                 } catch (RuntimeException e) {
@@ -191,6 +194,14 @@ public final class Registry implements AutoCloseable {
         return port << 1 | protocol.ordinal();
     }
 
+    /**
+     * Whether a live record's port is one this registry claims and checks: every record of a store only
+     * this registry uses, and only this host's records of a shared store (other hosts' ports are theirs).
+     */
+    private boolean tracksPort(Allocation a) {
+        return !store.shared() || a.host().equals(localHost);
+    }
+
     // --------------------------------------------------------------------------------- operations
 
     /**
@@ -216,9 +227,20 @@ public final class Registry implements AutoCloseable {
                 .required(req.required())
                 .protocols(EnumSet.of(req.protocol()))
                 .holdMode(HoldMode.SHARED);
+        if (store.shared()) {
+            // ports other registries hold on this host (known from the shared store): not this allocator's to know
+            for (Map.Entry<Integer, String> live : livePorts.entrySet()) {
+                int port = live.getKey() >>> 1;
+                if ((live.getKey() & 1) == req.protocol().ordinal() && port != req.preferredPort() && byId.get(live.getValue()) != null
+                        && byId.get(live.getValue()).lease == null) {
+                    pr.exclude(port);
+                }
+            }
+        }
         PortLease lease;
         String id = UUID.randomUUID().toString();
-        int k;
+        String host = req.host() != null && !req.host().isBlank() ? req.host() : localHost;
+        Allocation a;
         for (int attempt = 0; ; attempt++) {
             try {
                 lease = allocator.allocate(pr.build());
@@ -226,35 +248,41 @@ public final class Registry implements AutoCloseable {
                 statistics.failed(e);
                 throw e;
             }
-            k = key(lease.port(), req.protocol());
+            int k = key(lease.port(), req.protocol());
             String clash = livePorts.putIfAbsent(k, id);
+            PortConflictException conflict = null;
             if (clash == null) {
-                break;
+                Instant now = clock.instant();
+                a = new Allocation(id, req.serviceName(), type.name(), lease.port(), req.protocol(), host, req.pid(), req.metadata(),
+                        now, now, AllocationStatus.RESERVED, timeout.toMillis());
+                try {
+                    store.write(List.of(RegistryStore.Change.put(a)));
+                    break;
+                } catch (PortConflictException e) {
+                    conflict = e; // a shared store: another registry took this host's port first
+                } catch (RuntimeException e) {
+                    livePorts.remove(k, id);
+                    lease.close();
+                    statistics.failed(e);
+                    throw e;
+                }
+                livePorts.remove(k, id);
             }
-            // a record the allocator does not know of (loaded, but its port could not be claimed again)
+            // a record the allocator does not know of (loaded, but its port could not be claimed again; or another registry's)
             lease.close();
             if (req.required() || attempt >= 16) {
-                PortConflictException e = new PortConflictException(lease.port(), "port " + lease.port() + "/" + req.protocol()
-                        + " is held by the live record " + clash + " (" + describe(clash) + "); service '" + req.serviceName()
+                PortConflictException e = conflict != null ? conflict : new PortConflictException(lease.port(), "port " + lease.port() + "/"
+                        + req.protocol() + " is held by the live record " + clash + " (" + describe(clash) + "); service '" + req.serviceName()
                         + "' cannot have it. Release or expire that record first");
                 statistics.failed(e);
                 throw e;
             }
             pr.exclude(lease.port());
         }
-        String host = req.host() != null && !req.host().isBlank() ? req.host() : localHost;
-        Instant now = clock.instant();
-        Allocation a = new Allocation(id, req.serviceName(), type.name(), lease.port(), req.protocol(), host, req.pid(), req.metadata(),
-                now, now, AllocationStatus.RESERVED, timeout.toMillis());
-        try {
-            store.write(List.of(RegistryStore.Change.put(a)));
-        } catch (RuntimeException e) {
-            livePorts.remove(k, id);
-            lease.close();
-            statistics.failed(e);
-            throw e;
-        }
         byId.put(id, new Entry(a, ticker.getAsLong(), lease));
+        if (store.shared()) {
+            livePorts.put(key(a.port(), a.protocol()), id); // acknowledged: this record holds the port, whatever notice came meanwhile
+        }
         byService.computeIfAbsent(a.serviceName(), s -> ConcurrentHashMap.newKeySet()).add(id);
         String meaning = WELL_KNOWN_PORTS.get(a.port());
         if (meaning != null && type.defaultPort() != a.port()) {
@@ -295,6 +323,9 @@ public final class Registry implements AutoCloseable {
             throw e;
         }
         byId.put(id, new Entry(a, ticker.getAsLong(), null));
+        if (store.shared()) {
+            livePorts.put(k, id); // acknowledged: this record holds the port, whatever notice came meanwhile
+        }
         byService.computeIfAbsent(a.serviceName(), s -> ConcurrentHashMap.newKeySet()).add(id);
         statistics.allocated(a.serviceType(), 0);
         return a;
@@ -333,6 +364,12 @@ public final class Registry implements AutoCloseable {
             if (!a.status().isLive()) {
                 throw new IllegalStateException("allocation " + id + " (" + a.serviceName() + " on port " + a.port() + ") is " + a.status()
                         + ": its port may belong to someone else by now. Allocate again");
+            }
+            if (!store.heartbeat(a)) {
+                end(e, AllocationStatus.EXPIRED, "the store " + store.describe() + " had already ended it (its lease ran out)");
+                statistics.expired();
+                throw new IllegalStateException("allocation " + id + " (" + a.serviceName() + " on port " + a.port() + ") expired in the store "
+                        + store.describe() + " before this heartbeat: its port may belong to someone else by now. Allocate again");
             }
             Allocation next = a.withHeartbeat(clock.instant(), AllocationStatus.ACTIVE);
             if (a.status() == AllocationStatus.RESERVED) {
@@ -409,7 +446,7 @@ public final class Registry implements AutoCloseable {
                     String why = null;
                     if (a.pid() > 0 && a.host().equals(localHost) && !ProcFs.isAlive(a.pid())) {
                         why = "its process " + a.pid() + " is gone";
-                    } else if (now - e.lastBeatNanos > TimeUnit.MILLISECONDS.toNanos(a.heartbeatTimeoutMillis())) {
+                    } else if (!store.expiresRecords() && now - e.lastBeatNanos > TimeUnit.MILLISECONDS.toNanos(a.heartbeatTimeoutMillis())) {
                         why = "no heartbeat for " + TimeUnit.NANOSECONDS.toMillis(now - e.lastBeatNanos) + " ms (timeout " + a.heartbeatTimeoutMillis() + " ms)";
                     }
                     if (why != null) {
@@ -450,6 +487,95 @@ public final class Registry implements AutoCloseable {
             e.lease = null;
         }
         log.info("allocation {} ({} on port {}) {}: {}", a.id(), a.serviceName(), a.port(), status, why);
+    }
+
+    /**
+     * A change another registry made in the shared store, or a record the store ended itself: the
+     * in-memory view follows it (no store write). Called on the store's one notification thread.
+     */
+    private void applyStoreChange(RegistryStore.Change c) {
+        if (closed) {
+            return;
+        }
+        long now = ticker.getAsLong();
+        if (c.isRemove()) {
+            Entry e = byId.get(c.removedId());
+            if (e == null) {
+                return;
+            }
+            synchronized (e) {
+                Allocation a = e.record;
+                if (a.status().isLive()) {
+                    // a live record gone from the store: the store ended it (its lease ran out)
+                    forget(e, AllocationStatus.EXPIRED, now);
+                    statistics.expired();
+                    log.info("allocation {} ({} on {} port {}) EXPIRED: the store {} ended it (no heartbeat within {} ms)",
+                            a.id(), a.serviceName(), a.host(), a.port(), store.describe(), a.heartbeatTimeoutMillis());
+                    return;
+                }
+            }
+            byId.remove(c.removedId());
+            Set<String> ids = byService.get(e.record.serviceName());
+            if (ids != null) {
+                ids.remove(c.removedId());
+            }
+            return;
+        }
+        Allocation a = c.put();
+        Entry e = byId.computeIfAbsent(a.id(), id -> new Entry(a, now, null));
+        synchronized (e) {
+            Allocation old = e.record;
+            if (old == a) { // new to this registry
+                byService.computeIfAbsent(a.serviceName(), s -> ConcurrentHashMap.newKeySet()).add(a.id());
+                if (a.status().isLive()) {
+                    if (tracksPort(a)) {
+                        holdPort(a);
+                    }
+                } else {
+                    e.endedNanos = now;
+                }
+                return;
+            }
+            if (old.status().isLive() && !a.status().isLive()) {
+                forget(e, a.status(), now);
+                e.record = a;
+                log.info("allocation {} ({} on {} port {}) {} by another registry", a.id(), a.serviceName(), a.host(), a.port(), a.status());
+                return;
+            }
+            if (!old.status().isLive() && a.status().isLive() && tracksPort(a)) {
+                holdPort(a);
+            }
+            e.record = a;
+            e.lastBeatNanos = now;
+        }
+    }
+
+    /**
+     * Records a shared store's live record as its port's holder, unless a live record this registry knows
+     * holds it: the store lets one live record hold a port at a time, so that one is newer than this notice
+     * (one of this registry's own writes overtook it). An allocation of this registry still in flight (its
+     * id not yet in the directory) gives way; it asserts its hold again once its write is acknowledged.
+     */
+    private void holdPort(Allocation a) {
+        livePorts.compute(key(a.port(), a.protocol()), (k, current) -> {
+            if (current == null || current.equals(a.id())) {
+                return a.id();
+            }
+            Entry holder = byId.get(current);
+            return holder != null && holder.record.status().isLive() ? current : a.id();
+        });
+    }
+
+    /** Ends a live record in memory only (the store has ended it already); the caller holds the entry's lock. */
+    private void forget(Entry e, AllocationStatus status, long now) {
+        Allocation a = e.record;
+        e.record = a.withStatus(status);
+        e.endedNanos = now;
+        livePorts.remove(key(a.port(), a.protocol()), a.id());
+        if (e.lease != null) {
+            e.lease.close();
+            e.lease = null;
+        }
     }
 
     // --------------------------------------------------------------------------------- lookups
@@ -620,7 +746,7 @@ public final class Registry implements AutoCloseable {
             if (!ids.add(a.id()) || byId.containsKey(a.id())) {
                 throw new IllegalArgumentException("the import has allocation id " + a.id() + " twice, or the registry has it already; nothing was imported");
             }
-            if (a.status().isLive() && (!ports.add(key(a.port(), a.protocol())) || livePorts.containsKey(key(a.port(), a.protocol())))) {
+            if (a.status().isLive() && tracksPort(a) && (!ports.add(key(a.port(), a.protocol())) || livePorts.containsKey(key(a.port(), a.protocol())))) {
                 throw new PortConflictException(a.port(), "the import's live record " + a.id() + " (" + a.serviceName() + ") is on " + a.protocol()
                         + " port " + a.port() + ", which another live record holds; nothing was imported");
             }
@@ -628,7 +754,7 @@ public final class Registry implements AutoCloseable {
         Map<String, PortLease> leases = new LinkedHashMap<>();
         try {
             for (Allocation a : records) {
-                if (a.status().isLive()) {
+                if (a.status().isLive() && tracksPort(a)) {
                     leases.put(a.id(), allocator.adopt(a.port(), a.serviceName(), typeOrCustom(a.serviceType())));
                 }
             }
@@ -642,7 +768,7 @@ public final class Registry implements AutoCloseable {
             Entry e = new Entry(a, now, leases.get(a.id()));
             if (!a.status().isLive()) {
                 e.endedNanos = now;
-            } else {
+            } else if (tracksPort(a)) {
                 livePorts.put(key(a.port(), a.protocol()), a.id());
             }
             byId.put(a.id(), e);
