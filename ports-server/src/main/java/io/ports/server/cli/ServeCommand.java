@@ -34,7 +34,7 @@ import java.util.concurrent.ExecutionException;
             "  ports serve",
             "  ports serve --port 8600 --data-dir /var/lib/ports",
             "  ports serve --bind 0.0.0.0 --cors-origin https://ops.example.com --rate-limit 200",
-            "", "Exit codes: 0 stopped cleanly, 1 could not start (port taken, data dir unusable), 2 bad arguments."})
+            "", "Exit codes: 1 could not start (port taken, data dir unusable), 2 bad arguments, 130/143 stopped by Ctrl-C/SIGTERM (after a clean shutdown)."})
 final class ServeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

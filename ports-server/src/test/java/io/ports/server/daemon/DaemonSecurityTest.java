@@ -52,6 +52,7 @@ class DaemonSecurityTest {
             // reads are open on loopback, with or without a token
             assertEquals(200, d.get("/ports/directory").status());
             assertEquals(200, d.get("/ports/directory", d.daemon.readToken()).status());
+            assertEquals(200, d.get("/ports/directory", "some-other-daemons-token").status(), "open reads do not look at the token");
         }
     }
 
