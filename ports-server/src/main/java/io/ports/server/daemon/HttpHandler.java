@@ -78,6 +78,7 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private RequestTimer timer;
     private ChannelHandlerContext ctx;
     private boolean busy;
+    private boolean paused;
     private boolean streaming;
     private final ArrayDeque<FullHttpRequest> queued = new ArrayDeque<>();
 
@@ -117,7 +118,6 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private void serve(FullHttpRequest req) {
         busy = true;
-        ctx.channel().config().setAutoRead(false);
         long t0 = System.nanoTime();
         String client = clientAddress();
         String path = "/";
@@ -156,7 +156,13 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             req.content().readBytes(body);
             Router.Request request = new Router.Request(method, path, m.params(), qs.parameters(), body, client, kind);
             Exchange ex = new Exchange(method, path, route, mutating, keepAlive, req.protocolVersion(), origin, client, kind, t0);
-            m.route().endpoint().handle(request).whenComplete((resp, err) -> {
+            var pending = m.route().endpoint().handle(request);
+            if (!pending.isDone()) {
+                // answered later, on a worker: read nothing more from this client until then (in-order pipelining, backpressure)
+                paused = true;
+                ctx.channel().config().setAutoRead(false);
+            }
+            pending.whenComplete((resp, err) -> {
                 Response r = err == null ? resp : failure(Api.unwrap(err));
                 if (ctx.executor().inEventLoop()) {
                     respond(ex, r);
@@ -334,7 +340,8 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         FullHttpRequest next = queued.poll();
         if (next != null) {
             serve(next);
-        } else {
+        } else if (paused) {
+            paused = false;
             ctx.channel().config().setAutoRead(true);
         }
     }

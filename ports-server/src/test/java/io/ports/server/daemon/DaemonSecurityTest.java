@@ -189,6 +189,24 @@ class DaemonSecurityTest {
     }
 
     @Test
+    void pipelinedRequests_areAnsweredInOrder_aWriteBeforeTheReadThatFollowsIt() throws Exception {
+        try (TestDaemon d = new TestDaemon()) {
+            String body = "{\"service_name\":\"piped\",\"service_type\":\"web\"}";
+            String host = "Host: 127.0.0.1:" + d.daemon.port() + "\r\n";
+            String two = "POST /ports/allocate HTTP/1.1\r\n" + host + "Authorization: Bearer " + d.daemon.adminToken()
+                    + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body
+                    + "GET /ports/service/piped HTTP/1.1\r\n" + host + "\r\n"
+                    + "GET /ports/stats HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n";
+            String resp = raw(d, two, 15);
+            int created = resp.indexOf("HTTP/1.1 201");
+            int found = resp.indexOf("HTTP/1.1 200", created);
+            int stats = resp.indexOf("HTTP/1.1 200", found + 1);
+            assertTrue(created >= 0 && found > created && stats > found, "three answers in request order: " + resp);
+            assertTrue(resp.substring(found, stats).contains("\"service_name\":\"piped\""), "the read sees the write before it: " + resp);
+        }
+    }
+
+    @Test
     void curl_keepAliveReusesOneConnection_andPostsWithTheAdminToken() throws Exception {
         Path curl = Tools.require("curl", "curl");
         try (TestDaemon d = new TestDaemon()) {
