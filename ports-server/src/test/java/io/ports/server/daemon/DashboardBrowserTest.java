@@ -83,10 +83,22 @@ class DashboardBrowserTest {
             assertTrue(Files.size(shot) > 10_000, "a real screenshot: " + Files.size(shot) + " bytes");
 
             // live update: the release reaches the page through the event stream
-            String total = browser.script("return document.getElementById('total-reserved').textContent").asText();
             assertEquals(200, d.admin("/ports/release", "{\"allocation_id\":\"" + reserved.get("allocation_id").asText() + "\"}").status());
             browser.await(String.format(STATE, reserved.get("port").asInt()), "free", 10);
-            assertEquals(Integer.parseInt(total) - 1, browser.script("return Number(document.getElementById('total-reserved').textContent)").asInt());
+            // the counts agree with the cells drawn, and with the daemon
+            browser.await("return String(document.querySelectorAll('.cell.reserved').length"
+                    + " === Number(document.getElementById('total-reserved').textContent))", "true", 10);
+            // (records may expire meanwhile, 30 s without a heartbeat: compare with the daemon's count of the same moment)
+            String page = null;
+            int server = -1;
+            for (long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10); System.nanoTime() < end; Thread.sleep(200)) {
+                server = d.get("/ports/map").json().get("totals").get("reserved").asInt();
+                page = browser.script("return document.getElementById('total-reserved').textContent").asText();
+                if (page.equals(Integer.toString(server))) {
+                    break;
+                }
+            }
+            assertEquals(Integer.toString(server), page, "the page shows the daemon's count of reserved ports");
         }
     }
 }
