@@ -99,7 +99,7 @@ public final class Daemon implements AutoCloseable {
         createDataDir(dir);
         tokens = Tokens.loadOrCreate(dir);
         FileRegistryStore store = FileRegistryStore.open(dir.resolve("registry"));
-        Registry.Builder rb = Registry.builder().store(store).catalog(config.catalog());
+        Registry.Builder rb = Registry.builder().store(store).catalog(config.catalog()).defaultHeartbeatTimeout(config.heartbeatTimeout());
         if (config.lockDirectory() != null) {
             rb.lockDirectory(config.lockDirectory());
         }

@@ -30,7 +30,8 @@ class DashboardBrowserTest {
         Path chromedriver = Tools.require("chromedriver", "chromium-driver");
         Path chromium = Tools.require("chromium", "chromium");
         PortRange pool = TestDaemon.freeRanges(600)[0];
-        try (TestDaemon d = new TestDaemon(c -> c.withCatalog(c.catalog().with(ServiceType.tcp("pool", 0, pool, "a larger pool"))));
+        try (TestDaemon d = new TestDaemon(c -> c.withCatalog(c.catalog().with(ServiceType.tcp("pool", 0, pool, "a larger pool")))
+                .withHeartbeatTimeout(java.time.Duration.ofMinutes(5)));
              ServerSocket stranger = new ServerSocket();
              WebDriver browser = WebDriver.start(chromedriver, chromium, 1280, 1100)) {
             JsonNode reserved = d.allocate("orders-db", "db");

@@ -83,7 +83,7 @@ class ServeProcessTest {
     private Child serve() throws IOException {
         List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:TieredStopAtLevel=1",
                 "-cp", System.getProperty("java.class.path"), Main.class.getName(), "serve", "--port", "0",
-                "--data-dir", root.resolve("data").toString(), "--lock-dir", root.resolve("locks").toString());
+                "--data-dir", root.resolve("data").toString(), "--lock-dir", root.resolve("locks").toString(), "--heartbeat-timeout", "5m");
         Process p = new ProcessBuilder(cmd).redirectError(root.resolve("stderr-" + processes.size() + ".txt").toFile()).start();
         processes.add(p);
         BlockingQueue<String> lines = new ArrayBlockingQueue<>(1000);
@@ -134,6 +134,7 @@ class ServeProcessTest {
             JsonNode a = call("POST", url.resolve("/ports/allocate"), "{\"service_name\":\"" + svc + "\",\"service_type\":\"dynamic\"}", token, 201)
                     .get("allocation");
             allocated.put(a.get("allocation_id").asText(), a.get("port").asInt());
+            assertEquals(300_000, a.get("heartbeat_timeout_ms").asLong(), "--heartbeat-timeout 5m: " + a);
         }
         String released = allocated.keySet().iterator().next();
         call("POST", url.resolve("/ports/release"), "{\"allocation_id\":\"" + released + "\"}", token, 200);
@@ -199,6 +200,8 @@ class ServeProcessTest {
             {"serve", "--rate-limit", "-3"},
             {"serve", "--cors-origin", "ops.example/x"},
             {"serve", "--nonsense"},
+            {"serve", "--heartbeat-timeout", "2d"},
+            {"serve", "--heartbeat-timeout", "soon"},
         };
         for (String[] args : cases) {
             StringWriter out = new StringWriter();
