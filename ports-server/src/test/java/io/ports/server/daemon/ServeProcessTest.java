@@ -217,6 +217,20 @@ class ServeProcessTest {
     }
 
     @Test
+    void serve_secondDaemonOnTheSameDataDir_exit1_andTheFirstKeepsRunning() throws Exception {
+        try (TestDaemon first = new TestDaemon()) {
+            StringWriter err = new StringWriter();
+            int code = Main.newCommandLine(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true)).execute("serve",
+                    "--port", "0", "--data-dir", first.root.resolve("data").toString(), "--lock-dir", first.root.resolve("locks").toString());
+            assertEquals(Main.FAILURE, code, err.toString());
+            assertEquals(1, err.toString().strip().lines().count(), err.toString());
+            assertTrue(err.toString().contains(first.root.resolve("data").resolve("registry").toString()), "names the store: " + err);
+            assertEquals(200, first.get("/ports/stats").status(), "the first daemon is unharmed");
+            assertTrue(Files.exists(first.root.resolve("data/daemon.json")), "and its daemon.json stays");
+        }
+    }
+
+    @Test
     void serve_portTaken_exit1NamingTheHolder() throws Exception {
         try (ServerSocket taken = new ServerSocket()) {
             taken.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
