@@ -271,8 +271,9 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         int code = r.status().code();
         boolean keepAlive = ex.keepAlive() && code != 408 && code != 413 && code != 500;
         if (Response.EVENT_STREAM.equals(r.contentType())) {
-            startStream(ex, r);
-            finished(ex, r);
+            if (startStream(ex, r)) {
+                finished(ex, r);
+            }
             return;
         }
         boolean head = ex.method().equals(HttpMethod.HEAD);
@@ -308,14 +309,15 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
     }
 
-    private void startStream(Exchange ex, Response r) {
+    /** @return false when the stream was refused (the refusal is answered and finished already) */
+    private boolean startStream(Exchange ex, Response r) {
         HttpResponse head = new DefaultHttpResponse(ex.version(), HttpResponseStatus.OK);
         headers(head.headers(), ex, r);
         HttpUtil.setTransferEncodingChunked(head, true);
         if (!shared.events().add(ctx.channel())) {
             respond(ex, Response.error(new ApiException(HttpResponseStatus.SERVICE_UNAVAILABLE, "too_many_streams",
                     "at most " + Events.MAX_STREAMS + " event streams may be open at once: close one, or poll instead", null)));
-            return;
+            return false;
         }
         streaming = true;
         ctx.pipeline().remove("idle");
@@ -324,6 +326,7 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         ctx.writeAndFlush(new io.netty.handler.codec.http.DefaultHttpContent(Unpooled.copiedBuffer(": connected\nretry: 2000\n\n",
                 java.nio.charset.StandardCharsets.UTF_8)));
         ctx.channel().config().setAutoRead(true);
+        return true;
     }
 
     private void finished(Exchange ex, Response r) {
