@@ -556,8 +556,7 @@ final class Api {
             throw ApiException.badRequest("metadata", "metadata has " + n.size() + " entries: at most 64 are allowed");
         }
         Map<String, String> m = new LinkedHashMap<>();
-        for (var it = n.fields(); it.hasNext(); ) {
-            var e = it.next();
+        for (Map.Entry<String, JsonNode> e : n.properties()) {
             if (!e.getValue().isTextual()) {
                 throw ApiException.badRequest("metadata", "metadata entry '" + clip(e.getKey()) + "' must be a string, got " + kind(e.getValue()));
             }
