@@ -189,6 +189,25 @@ class DaemonSecurityTest {
     }
 
     @Test
+    void idleKeepAliveConnection_isClosedAfterTheIdleTimeout() throws Exception {
+        try (TestDaemon d = new TestDaemon(c -> c.withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(10)));
+             Socket s = new Socket("127.0.0.1", d.daemon.port())) {
+            s.setSoTimeout(15_000);
+            s.getOutputStream().write(("GET /ports/stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            InputStream in = s.getInputStream();
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            long t0 = System.nanoTime();
+            byte[] buf = new byte[4096];
+            for (int n; (n = in.read(buf)) > 0; ) { // the answer, then end of stream when the daemon closes the idle connection
+                got.write(buf, 0, n);
+            }
+            long took = System.nanoTime() - t0;
+            assertTrue(got.toString(StandardCharsets.ISO_8859_1).startsWith("HTTP/1.1 200"), got.toString(StandardCharsets.ISO_8859_1));
+            assertTrue(took < TimeUnit.SECONDS.toNanos(14), "closed by the 1 s idle timeout, not the test's read limit");
+        }
+    }
+
+    @Test
     void pipelinedRequests_areAnsweredInOrder_aWriteBeforeTheReadThatFollowsIt() throws Exception {
         try (TestDaemon d = new TestDaemon()) {
             String body = "{\"service_name\":\"piped\",\"service_type\":\"web\"}";
