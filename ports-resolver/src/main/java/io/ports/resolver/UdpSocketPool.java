@@ -51,8 +51,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * ephemeral port, and it is opened only when a question needs it. It takes new questions until it
  * has taken `maxQueries` or is `maxAge` old; then it is retired: it takes no new question, still
  * delivers the answers of those it has, and is closed when the last of them is done (at once if it
- * has none). A socket used up by its count is replaced at once (the slot is busy: the next question
- * should not wait for a bind); one retired by age is replaced when the next question comes. So an
+ * has none). A socket used up by its count is replaced right after the question that used it up
+ * is sent (the slot is busy: the next question should not wait for a bind); one retired by age is
+ * replaced when the next question comes. Opening and closing run as tasks of their own on the
+ * loop, never between a question's send or answer and its caller. So an
  * idle resolver holds no socket after maxAge, and with maxQueries 1 every question has a socket and
  * port of its own, opened ahead of it.
  *
@@ -162,10 +164,16 @@ final class UdpSocketPool {
                 current = s;
             }
             Socket.Registration r = s.register(q);
-            if (s.retired) { // used up: a busy slot gets its next socket now, so no question waits for a bind
-                current = open();
+            if (s.retired) { // used up: a busy slot gets its next socket now, so no question waits for a bind,
+                loop.execute(this::openAhead); // but after this question's send, which should not wait either
             }
             return r;
+        }
+
+        private void openAhead() {
+            if (!closed && current == null) {
+                current = open();
+            }
         }
 
         private Socket open() {
@@ -274,7 +282,8 @@ final class UdpSocketPool {
                 inFlight.remove(id);
             }
             if (retired && inFlight.isEmpty()) {
-                bound.channel().close();
+                Channel ch = bound.channel();
+                slot.loop.execute(ch::close); // after the answer has reached its callers
             }
         }
 

@@ -103,7 +103,8 @@ class UdpSocketPoolTest extends KnotTestSupport {
             // each socket was opened while the one before it was still open: they cannot share a port
             assertNotEquals(ports.get(0), ports.get(5), ports.toString());
             assertNotEquals(ports.get(5), ports.get(10), ports.toString());
-            assertEquals(3, r.udpSockets().openedSockets(), "the third socket has taken 2 of 5: no fourth yet");
+            eventually(() -> r.udpSockets().openedSockets() == 3, "three sockets opened");
+            assertEquals(3, r.udpSockets().openedSockets(), "the third socket has taken 2 of 5: no fourth");
             eventually(() -> r.udpSockets().openSockets() == 1, "the used-up sockets close after their last answer");
             assertEquals(List.of(ports.get(10)), r.udpSockets().localPorts());
         }
@@ -124,7 +125,8 @@ class UdpSocketPoolTest extends KnotTestSupport {
             }
             long ids = seen.stream().mapToInt(q -> q[1]).distinct().count();
             assertTrue(ids >= 2, "random 16-bit ids: six equal by chance is practically impossible; distinct: " + ids);
-            assertEquals(7, r.udpSockets().openedSockets(), "one per question, and the next one opened ahead");
+            eventually(() -> r.udpSockets().openedSockets() == 7, "one per question, and the next one opened ahead: "
+                    + r.udpSockets().openedSockets());
             eventually(() -> r.udpSockets().openSockets() == 1, "only the socket opened ahead stays open");
         }
     }
