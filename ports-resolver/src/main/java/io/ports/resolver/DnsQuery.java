@@ -2,8 +2,6 @@ package io.ports.resolver;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -11,8 +9,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.channel.FixedRecvByteBufAllocator;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
 import io.ports.core.PortsException;
 import org.slf4j.Logger;
@@ -30,6 +26,7 @@ import org.xbill.DNS.Section;
 import org.xbill.DNS.Type;
 
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -42,24 +39,28 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One question in flight. Confined to its event loop: every field is touched only there, so there
- * are no locks. {@code seq} changes with every attempt; a timer or listener of an older attempt
- * sees a different {@code seq} and does nothing.
+ * One question in flight. Confined to the event loop of its {@link UdpSocketPool.Slot}: every field
+ * is touched only there, so there are no locks. {@code seq} changes with every attempt; a timer or
+ * listener of an older attempt sees a different {@code seq} and does nothing.
  *
- * <p>Answers are accepted only from a server this question was sent to, with the same id, the QR
- * bit, opcode QUERY and the same question (name compared case-insensitively); anything else is
- * dropped and the wait goes on. A late answer from an earlier attempt is accepted.
+ * <p>Over UDP it is registered on one of the pool's sockets under an id no other question in flight
+ * there has, for all its attempts, and released when it is done. The socket hands it the datagrams
+ * with its id; it accepts one only from a server it was sent to, with the QR bit, opcode QUERY and
+ * the same question (name compared case-insensitively); anything else is dropped and the wait goes
+ * on. A late answer from an earlier attempt is accepted.
  */
-final class DnsQuery extends SimpleChannelInboundHandler<DatagramPacket> {
+final class DnsQuery {
     private static final Logger log = LoggerFactory.getLogger(DnsQuery.class);
 
     final CompletableFuture<DnsTransport.Response> promise = new CompletableFuture<>();
     private final DnsTransport transport;
+    private final UdpSocketPool.Slot slot;
     private final EventLoop loop;
     private final Name name;
     private final int type;
-    private final int id;
+    /** The message with id 0 until {@link #start()} patches in the id of its registration. */
     private final byte[] wire;
+    private int id = -1;
     private final int first;
     private final long timeoutMillis;
     private final Set<InetSocketAddress> asked = new HashSet<>();
@@ -71,20 +72,20 @@ final class DnsQuery extends SimpleChannelInboundHandler<DatagramPacket> {
     private boolean done;
     private boolean answeredWithError;
     private int lastRcode = -1;
-    private Channel udp;
+    private UdpSocketPool.Socket.Registration udp;
     private Channel tcp;
     private ScheduledFuture<?> timer;
 
-    DnsQuery(DnsTransport transport, EventLoop loop, Name name, int type, int id) {
+    DnsQuery(DnsTransport transport, UdpSocketPool.Slot slot, Name name, int type) {
         this.transport = transport;
-        this.loop = loop;
+        this.slot = slot;
+        this.loop = slot.loop;
         this.name = name;
         this.type = type;
-        this.id = id;
         this.timeoutMillis = Math.max(1, transport.timeout.toMillis());
         int n = transport.servers.size();
         this.first = Math.floorMod(transport.preferred.get(), n);
-        Message m = new Message(id);
+        Message m = new Message(0);
         m.getHeader().setFlag(Flags.RD);
         m.addRecord(Record.newRecord(name, type, DClass.IN), Section.QUESTION);
         if (transport.ednsPayloadSize > 0) {
@@ -97,25 +98,38 @@ final class DnsQuery extends SimpleChannelInboundHandler<DatagramPacket> {
         return name.toString(true) + " " + Type.string(type);
     }
 
+    EventLoop loop() {
+        return loop;
+    }
+
+    /** On the loop: takes a socket and an id, then sends the first attempt. */
     void start() {
         if (done) {
             return;
         }
-        Bootstrap b = new Bootstrap().group(loop).channel(transport.datagramClass)
-                .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(Math.max(2048, transport.ednsPayloadSize)))
-                .handler(this);
-        b.bind(0).addListener((ChannelFutureListener) f -> {
-            if (done) {
-                f.channel().close();
-                return;
-            }
-            if (!f.isSuccess()) {
-                fail(new PortsException("cannot open a UDP socket to ask " + describe() + ": " + f.cause(), f.cause()));
-                return;
-            }
-            udp = f.channel();
-            sendNext();
-        });
+        sendNext();
+    }
+
+    /**
+     * The registration to send with: the current one, or a new one (new socket, new id) when the
+     * socket was closed under the question. Null after failing the question (the pool is closed).
+     */
+    private UdpSocketPool.Socket.Registration registration() {
+        if (udp != null && udp.socket().usable()) {
+            return udp;
+        }
+        if (udp != null) {
+            udp.release(this);
+        }
+        udp = slot.register(this);
+        if (udp == null) {
+            fail(new PortsException("the resolver is closed: cannot ask " + describe()));
+            return null;
+        }
+        id = udp.id();
+        wire[0] = (byte) (id >>> 8);
+        wire[1] = (byte) id;
+        return udp;
     }
 
     private void sendNext() {
@@ -132,9 +146,32 @@ final class DnsQuery extends SimpleChannelInboundHandler<DatagramPacket> {
         current = server;
         asked.add(server);
         transport.counters.queries.increment();
+        UdpSocketPool.Socket.Registration r = registration();
+        if (r == null) {
+            return;
+        }
         // the timer first: a write that fails at once moves on from inside the listener
         timer = loop.schedule(() -> onTimeout(mySeq, server, "timeout"), timeoutMillis, TimeUnit.MILLISECONDS);
-        udp.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(wire), server)).addListener(f -> {
+        ChannelFuture bound = r.socket().bound;
+        if (bound.isDone()) {
+            write(r, server, mySeq);
+        } else {
+            bound.addListener(f -> write(r, server, mySeq));
+        }
+    }
+
+    private void write(UdpSocketPool.Socket.Registration r, InetSocketAddress server, int mySeq) {
+        if (done || mySeq != seq) {
+            return;
+        }
+        ChannelFuture bound = r.socket().bound;
+        if (!bound.isSuccess()) {
+            fail(new PortsException("cannot open a UDP socket to ask " + describe() + ": " + bound.cause(), bound.cause()));
+            return;
+        }
+        Channel ch = bound.channel();
+        ByteBuf out = ch.alloc().directBuffer(wire.length).writeBytes(wire);
+        ch.writeAndFlush(new DatagramPacket(out, server)).addListener(f -> {
             if (!f.isSuccess() && mySeq == seq && !done) {
                 problem(server, "send failed: " + f.cause());
                 sendNext();
@@ -151,8 +188,8 @@ final class DnsQuery extends SimpleChannelInboundHandler<DatagramPacket> {
         sendNext();
     }
 
-    @Override
-    protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
+    /** A datagram with this question's id, from its socket. */
+    void udpAnswer(DatagramPacket packet) {
         if (done) {
             return;
         }
@@ -161,19 +198,14 @@ final class DnsQuery extends SimpleChannelInboundHandler<DatagramPacket> {
             log.debug("dropping an answer to {} from {}: not a server it was sent to", describe(), sender);
             return;
         }
-        Message m = parse(ByteBufUtil.getBytes(packet.content()), sender);
+        Message m = parse(packet.content().nioBuffer(), sender);
         if (m != null) {
             handle(m, sender, false);
         }
     }
 
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.debug("UDP socket of {}: {}", describe(), cause.toString());
-    }
-
     /** The message if it parses and answers this question, else null (logged at debug). */
-    private Message parse(byte[] bytes, InetSocketAddress sender) {
+    private Message parse(ByteBuffer bytes, InetSocketAddress sender) {
         Message m;
         try {
             m = new Message(bytes);
@@ -295,7 +327,7 @@ final class DnsQuery extends SimpleChannelInboundHandler<DatagramPacket> {
                     if (done || mySeq != seq) {
                         return;
                     }
-                    Message m = parse(bytes, server);
+                    Message m = parse(ByteBuffer.wrap(bytes), server);
                     if (m == null) {
                         problem(server, "TCP answer unusable");
                         sendNext();
@@ -378,7 +410,7 @@ final class DnsQuery extends SimpleChannelInboundHandler<DatagramPacket> {
         cancelTimer();
         closeTcp();
         if (udp != null) {
-            udp.close();
+            udp.release(this);
             udp = null;
         }
     }

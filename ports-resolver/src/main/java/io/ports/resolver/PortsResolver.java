@@ -56,8 +56,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * </ul>
  *
  * <h2>Transport</h2>
- * UDP with EDNS0 ({@link Builder#ednsPayloadSize(int)}), from a fresh socket with a kernel-chosen
- * random port and a random id per question; a truncated answer is asked again over TCP. Each of
+ * UDP with EDNS0 ({@link Builder#ednsPayloadSize(int)}) through a few long-lived sockets, each on a
+ * kernel-chosen random port, picked at random per question and replaced by a socket on a new port
+ * after a number of questions or an age ({@link Builder#udpSockets(int)},
+ * {@link Builder#udpSocketRotation(int, Duration)}); each question has a random id that no other
+ * question in flight on its socket has. A truncated answer is asked again over TCP. Each of
  * {@code attempts} rounds tries every server with the per-attempt timeout, failing over to the next
  * server on a timeout or an error code; the server that answered last is tried first next time.
  * Answers from a server not asked, or with another id or question, are dropped.
@@ -117,7 +120,8 @@ public final class PortsResolver implements AutoCloseable {
         this.ndots = ndots;
         this.timeout = timeout;
         this.attempts = attempts;
-        this.transport = new DnsTransport(loops, servers, timeout, attempts, b.ednsPayloadSize, counters);
+        this.transport = new DnsTransport(loops, servers, timeout, attempts, b.ednsPayloadSize, b.udpSockets,
+                b.udpSocketMaxQueries, b.udpSocketMaxAge, counters);
         List<Name> searchNames = new ArrayList<>();
         for (String s : search) {
             searchNames.add(Names.absolute(s));
@@ -352,13 +356,9 @@ public final class PortsResolver implements AutoCloseable {
 
     private <T> T await(CompletionStage<T> stage, String what) {
         CompletableFuture<T> f = stage.toCompletableFuture();
-        if (!f.isDone()) {
-            for (EventExecutor executor : loops.group()) {
-                if (executor.inEventLoop()) {
-                    throw new IllegalStateException("blocking resolution of '" + what + "' on event loop thread "
-                            + Thread.currentThread().getName() + " would wait for itself: use resolve(...) and its stage there");
-                }
-            }
+        if (!f.isDone() && onEventLoop()) {
+            throw new IllegalStateException("blocking resolution of '" + what + "' on event loop thread "
+                    + Thread.currentThread().getName() + " would wait for itself: use resolve(...) and its stage there");
         }
         try {
             return f.get();
@@ -387,6 +387,11 @@ public final class PortsResolver implements AutoCloseable {
         return cache;
     }
 
+    /** For tests in this package. */
+    UdpSocketPool udpSockets() {
+        return transport.pool;
+    }
+
     /** The servers asked, in configured order. */
     public List<InetSocketAddress> servers() {
         return servers;
@@ -412,17 +417,38 @@ public final class PortsResolver implements AutoCloseable {
     }
 
     /**
-     * Fails the questions in flight with a {@link PortsException}, empties the cache and refuses
-     * new lookups. Idempotent. Does not touch the borrowed event loops.
+     * Fails the questions in flight with a {@link PortsException}, closes the UDP sockets, empties
+     * the cache and refuses new lookups. Called outside the event loops, it returns when the sockets
+     * are closed (waiting at most 5 s); on an event loop thread it does not wait. Idempotent. Does
+     * not touch the borrowed event loops.
      */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        transport.close();
+        CompletableFuture<Void> sockets = transport.close();
         cache.close();
+        if (!onEventLoop()) {
+            try {
+                sockets.get(5, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+                log.warn("{}: its UDP sockets were not all closed within 5 s ({}); they close with the event loops", this,
+                        e.toString());
+            }
+        }
         log.debug("{} closed", this);
+    }
+
+    private boolean onEventLoop() {
+        for (EventExecutor executor : loops.group()) {
+            if (executor.inEventLoop()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override
@@ -464,6 +490,9 @@ public final class PortsResolver implements AutoCloseable {
         private Duration timeout;
         private int attempts = -1;
         int ednsPayloadSize = 1232;
+        int udpSockets = 4;
+        int udpSocketMaxQueries = 100;
+        Duration udpSocketMaxAge = Duration.ofSeconds(10);
         Duration minTtl = Duration.ZERO;
         Duration maxTtl = Duration.ofDays(1);
         Duration negativeTtlMax = Duration.ofSeconds(60);
@@ -610,6 +639,46 @@ public final class PortsResolver implements AutoCloseable {
                 throw new IllegalArgumentException("EDNS payload size : " + size + " (expected: 0 or 512-65535)");
             }
             this.ednsPayloadSize = size;
+            return this;
+        }
+
+        /**
+         * How many UDP sockets the questions share, each on its own kernel-chosen random port; each
+         * question takes one at random. 1-64; default 4. More sockets spread the questions over more
+         * ports (a forger must guess the port as well as the id, RFC 5452); fewer cost fewer file
+         * descriptors. Sockets are opened when needed and closed when idle (see
+         * {@link #udpSocketRotation(int, Duration)}).
+         *
+         * @return {@code this}
+         */
+        public Builder udpSockets(int sockets) {
+            if (sockets < 1 || sockets > 64) {
+                throw new IllegalArgumentException("udpSockets : " + sockets + " (expected: 1-64)");
+            }
+            this.udpSockets = sockets;
+            return this;
+        }
+
+        /**
+         * When a UDP socket is replaced by one on a new random port: after it has taken
+         * {@code maxQueries} questions (1-65535; 1 gives every question a socket of its own, opened
+         * ahead of it) or when it is {@code maxAge} old (1 ms to 1 day), whichever comes first. A
+         * replaced socket still takes the answers to its questions in flight and closes after the
+         * last one. Default 100 questions or 10 s: a port is in use only briefly, so a forger who
+         * finds it has little time, while opening a socket costs each question well under 1 %.
+         *
+         * @return {@code this}
+         */
+        public Builder udpSocketRotation(int maxQueries, Duration maxAge) {
+            if (maxQueries < 1 || maxQueries > 65535) {
+                throw new IllegalArgumentException("udpSocketRotation maxQueries : " + maxQueries + " (expected: 1-65535)");
+            }
+            Objects.requireNonNull(maxAge, "maxAge");
+            if (maxAge.toMillis() < 1 || maxAge.compareTo(Duration.ofDays(1)) > 0) {
+                throw new IllegalArgumentException("udpSocketRotation maxAge : " + maxAge + " (expected: 1 ms to 1 day)");
+            }
+            this.udpSocketMaxQueries = maxQueries;
+            this.udpSocketMaxAge = maxAge;
             return this;
         }
 

@@ -36,6 +36,7 @@ final class TestZone {
             IntStream.rangeClosed(1, 6).mapToObj(i -> "node" + i + " 30 A 10.1.0." + i + "\nnode" + i + " 30 AAAA fd01::" + i)
                     .collect(Collectors.joining("\n")),
             IntStream.rangeClosed(1, 3).mapToObj(i -> "sf" + i + " 30 A 10.5.0." + i).collect(Collectors.joining("\n")),
+            IntStream.rangeClosed(1, 64).mapToObj(i -> "p" + i + " 30 A 10.8.0." + i).collect(Collectors.joining("\n")),
             "_db._tcp       30 SRV 10 60 5432 node1",
             "_db._tcp       30 SRV 10 30 5432 node2",
             "_db._tcp       30 SRV 10 10 5432 node3",

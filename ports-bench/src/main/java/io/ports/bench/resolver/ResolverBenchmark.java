@@ -32,6 +32,7 @@ import org.xbill.DNS.lookup.LookupResult;
 import org.xbill.DNS.lookup.LookupSession;
 
 import java.net.InetAddress;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -45,8 +46,12 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <ul>
  *   <li>{@code impl=ports}: {@link PortsResolver} on {@link EventLoops} (2 threads, best transport),
- *       knot as its only server, {@link FamilyPreference#IPV4_ONLY}, no search list;
+ *       knot as its only server, {@link FamilyPreference#IPV4_ONLY}, no search list, its default UDP
+ *       sockets (4 shared sockets, each replaced after 100 questions or 10 s);
  *       {@code resolve(host).toCompletableFuture().join()}.</li>
+ *   <li>{@code impl=portsSocketPerQuestion}: the same with {@code udpSocketRotation(1, 10 s)}: every
+ *       question has a socket (and port) of its own, opened ahead of it. Not one of the three of the
+ *       issue: it shows what a socket per question costs now.</li>
  *   <li>{@code impl=netty}: Netty's {@link DnsNameResolver} on one event loop of the same kind of
  *       {@code EventLoops}, with its datagram channel class ({@code EventLoops.datagramChannelClass()}),
  *       knot as the single name server, {@link ResolvedAddressTypes#IPV4_ONLY}, no search domains,
@@ -54,8 +59,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *       {@code resolveAll(host).get()}.</li>
  *   <li>{@code impl=nettyChannelPerResolution}: the same with
  *       {@link DnsNameResolverChannelStrategy#ChannelPerResolution}, a new datagram channel (so a new
- *       source port) per resolution, as ports does per question. Not one of the three of the issue:
- *       it shows what the fresh socket costs Netty on a miss.</li>
+ *       source port) per resolution. Not one of the three of the issue: it shows what the fresh
+ *       socket costs Netty on a miss.</li>
  *   <li>{@code impl=dnsjava}: dnsjava's {@link LookupSession} with {@code new SimpleResolver(knot)} and
  *       {@code new Cache()}; {@code lookupAsync(name, Type.A).toCompletableFuture().join()}. dnsjava
  *       takes a {@link Name}: hits use one parsed in setup (which favours dnsjava a little), misses
@@ -98,7 +103,7 @@ public class ResolverBenchmark {
         Object lookup(String host) throws Exception;
     }
 
-    @Param({"ports", "netty", "dnsjava", "nettyChannelPerResolution"})
+    @Param({"ports", "netty", "dnsjava", "portsSocketPerQuestion", "nettyChannelPerResolution"})
     public String impl;
 
     Knot knot;
@@ -120,9 +125,13 @@ public class ResolverBenchmark {
         hitName = Name.fromString(HIT);
         run = Integer.toString(ThreadLocalRandom.current().nextInt(1 << 30), 36);
         switch (impl) {
-            case "ports" -> {
-                ports = PortsResolver.builder().eventLoops(loops).servers(knot.v4()).search(List.of())
-                        .familyPreference(FamilyPreference.IPV4_ONLY).build();
+            case "ports", "portsSocketPerQuestion" -> {
+                PortsResolver.Builder b = PortsResolver.builder().eventLoops(loops).servers(knot.v4()).search(List.of())
+                        .familyPreference(FamilyPreference.IPV4_ONLY);
+                if (impl.equals("portsSocketPerQuestion")) {
+                    b.udpSocketRotation(1, Duration.ofSeconds(10));
+                }
+                ports = b.build();
                 lookup = host -> ports.resolve(host).toCompletableFuture().join();
                 hitLookup = lookup;
             }
@@ -143,7 +152,8 @@ public class ResolverBenchmark {
                 lookup = host -> dnsjava.lookupAsync(Name.fromString(host), Type.A).toCompletableFuture().join();
                 hitLookup = host -> dnsjava.lookupAsync(hitName, Type.A).toCompletableFuture().join();
             }
-            default -> throw new IllegalArgumentException("impl " + impl + ": expected ports, netty, dnsjava or nettyChannelPerResolution");
+            default -> throw new IllegalArgumentException("impl " + impl
+                    + ": expected ports, netty, dnsjava, portsSocketPerQuestion or nettyChannelPerResolution");
         }
         System.out.println("resolver " + impl + (loops != null ? " on " + loops : ""));
         check(lookup.lookup(HIT), HIT_ADDRESS, HIT);
