@@ -18,11 +18,11 @@ import java.util.concurrent.Callable;
         versionProvider = VersionProvider.class,
         usageHelpAutoWidth = true,
         description = "Reserves ports host-wide for database nodes and tells who holds a port.",
-        subcommands = {ServeCommand.class, ReserveCommand.class, CheckCommand.class, ScanCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {ServeCommand.class, MigrateCommand.class, ReserveCommand.class, CheckCommand.class, ScanCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 success, 1 failure (check: a port is not free), 2 bad arguments."})
 final class PortsCommand implements Callable<Integer> {
     /** The names of the commands, for messages. */
-    static final String COMMANDS = "serve, reserve, check, scan, help";
+    static final String COMMANDS = "serve, migrate, reserve, check, scan, help";
 
     @Spec
     CommandSpec spec;

@@ -68,6 +68,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "Directory of the host-wide lock file (default: -Dports.lock.dir, $PORTS_LOCK_DIR, or /tmp/ports-locks).")
     Path lockDir;
 
+    @Option(names = "--store", paramLabel = "URI",
+            description = "The registry store: etcd://HOST:PORT[,HOST:PORT...][/PREFIX][?user=..&password=..&tls=true..] to share it "
+                    + "with daemons on other hosts, file:DIR, or memory: (default: the file store in DATA-DIR/registry).")
+    String store;
+
     @Override
     public Integer call() throws InterruptedException {
         Path dir = dataDir != null ? dataDir : DaemonConfig.defaultDataDir();
@@ -79,7 +84,23 @@ final class ServeCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "invalid --heartbeat-timeout '" + heartbeatTimeout.toSeconds()
                     + "s': expected 1s to 1 day, for example 30s or 5m");
         }
-        Daemon daemon = Daemon.start(config);
+        if (store != null) {
+            try {
+                config = config.withStore(store);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "invalid --store: " + e.getMessage());
+            }
+        }
+        Daemon daemon;
+        try {
+            daemon = Daemon.start(config);
+        } catch (IllegalArgumentException e) {
+            if (store == null) {
+                throw e;
+            }
+            // only the store URI is checked this late (by its provider): the rest of the configuration is valid here
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "invalid --store '" + store + "': " + e.getMessage());
+        }
         Thread hook = new Thread(() -> {
             daemon.close();
             System.err.println("ports: daemon stopped");
@@ -87,7 +108,7 @@ final class ServeCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         PrintWriter out = spec.commandLine().getOut();
         Path abs = dir.toAbsolutePath().normalize();
-        out.println("ports daemon listening on " + daemon.url() + " (data dir " + abs + ")");
+        out.println("ports daemon listening on " + daemon.url() + " (data dir " + abs + ", store " + daemon.storeDescription() + ")");
         if (daemon.tokensGenerated()) {
             out.println("admin token (in " + abs.resolve("admin.token") + ", shown only now): " + daemon.adminToken());
             out.println("read-only token (in " + abs.resolve("read.token") + ", shown only now): " + daemon.readToken());

@@ -342,7 +342,22 @@ final class Api {
     private CompletableFuture<Response> health(Router.Request req) {
         var current = monitor.current();
         CompletableFuture<Health> h = current.isPresent() ? CompletableFuture.completedFuture(current.get()) : monitor.checkNow();
-        return h.thenApply(health -> Response.ok(healthBody(health)));
+        return h.thenApply(health -> {
+            Map<String, Object> body = healthBody(health);
+            // a shared store (etcd) that cannot be reached: reads come from the last known view, writes fail
+            body.put("store", storeBody());
+            return Response.ok(body);
+        });
+    }
+
+    Map<String, Object> storeBody() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("kind", registry.store().getClass().getSimpleName());
+        m.put("shared", registry.store().shared());
+        var stale = registry.store().staleSince();
+        m.put("stale", stale.isPresent());
+        m.put("stale_since", stale.map(Object::toString).orElse(null));
+        return m;
     }
 
     private CompletableFuture<Response> ranges(Router.Request req) {

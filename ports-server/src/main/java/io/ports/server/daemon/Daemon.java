@@ -8,6 +8,8 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.ports.core.EventLoops;
 import io.ports.core.PortsException;
 import io.ports.core.registry.FileRegistryStore;
+import io.ports.core.registry.RegistryStore;
+import io.ports.core.registry.RegistryStores;
 import io.ports.core.registry.Registry;
 import io.ports.health.HealthMonitor;
 import io.ports.health.metrics.PortsMetrics;
@@ -71,6 +73,7 @@ public final class Daemon implements AutoCloseable {
     private Tokens tokens;
     private Listener listener;
     private URI url;
+    private String storeDescription;
     private Path daemonFile;
 
     private Daemon(DaemonConfig config) {
@@ -98,7 +101,7 @@ public final class Daemon implements AutoCloseable {
         Path dir = config.dataDir().toAbsolutePath().normalize();
         createDataDir(dir);
         tokens = Tokens.loadOrCreate(dir);
-        FileRegistryStore store = FileRegistryStore.open(dir.resolve("registry"));
+        RegistryStore store = config.store() == null ? FileRegistryStore.open(dir.resolve("registry")) : RegistryStores.open(config.store());
         Registry.Builder rb = Registry.builder().store(store).catalog(config.catalog()).defaultHeartbeatTimeout(config.heartbeatTimeout());
         if (config.lockDirectory() != null) {
             rb.lockDirectory(config.lockDirectory());
@@ -111,6 +114,7 @@ public final class Daemon implements AutoCloseable {
             throw e;
         }
         resources.add(registry);
+        storeDescription = store.describe();
 
         EventLoops loops = EventLoops.builder().threadNamePrefix("ports-daemon-io").build();
         resources.add(loops);
@@ -235,6 +239,11 @@ public final class Daemon implements AutoCloseable {
     /** Where it listens, for example {@code http://127.0.0.1:8500}. */
     public URI url() {
         return url;
+    }
+
+    /** The registry store, as its {@code describe()} says (the file store's directory, or the etcd endpoints and prefix). */
+    public String storeDescription() {
+        return storeDescription;
     }
 
     public int port() {

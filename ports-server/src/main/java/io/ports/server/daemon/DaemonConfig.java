@@ -31,11 +31,14 @@ import java.util.regex.Pattern;
  * @param lockDirectory      the host-wide lock directory of the allocator, or null for the default
  *                           ({@code -Dports.lock.dir}, {@code PORTS_LOCK_DIR}, {@code /tmp/ports-locks})
  * @param heartbeatTimeout   how long an allocation may go without a heartbeat before it expires (1 s to 1 day)
+ * @param store              the registry store as a URI ({@code etcd://127.0.0.1:2379,127.0.0.1:22379/ports}, {@code file:DIR},
+ *                           {@code memory:}; see {@link io.ports.core.registry.RegistryStores}), or null for the embedded file store
+ *                           in {@code <data-dir>/registry/}
  */
 public record DaemonConfig(InetAddress bind, int port, Path dataDir, List<String> corsOrigins, int rateLimit, int burst,
                            int maxRequestBytes, Duration idleTimeout, Duration requestTimeout, int workers, Duration healthInterval,
                            Duration historyInterval, int historySize, ServiceCatalog catalog, Path lockDirectory,
-                           Duration heartbeatTimeout) {
+                           Duration heartbeatTimeout, String store) {
     /** Default TCP port. */
     public static final int DEFAULT_PORT = 8500;
     /** Default requests per second per client. */
@@ -79,6 +82,18 @@ public record DaemonConfig(InetAddress bind, int port, Path dataDir, List<String
         if (heartbeatTimeout.compareTo(Duration.ofSeconds(1)) < 0 || heartbeatTimeout.compareTo(Duration.ofDays(1)) > 0) {
             throw new IllegalArgumentException("heartbeat timeout " + heartbeatTimeout + " is out of range: expected 1s to 1 day");
         }
+        if (store != null && store.isBlank()) {
+            throw new IllegalArgumentException("registry store is blank: expected a URI such as etcd://127.0.0.1:2379 or file:DIR, "
+                    + "or none for the file store in the data dir");
+        }
+    }
+
+    /** The configuration without a store URI (the embedded file store in the data dir). */
+    public DaemonConfig(InetAddress bind, int port, Path dataDir, List<String> corsOrigins, int rateLimit, int burst,
+                        int maxRequestBytes, Duration idleTimeout, Duration requestTimeout, int workers, Duration healthInterval,
+                        Duration historyInterval, int historySize, ServiceCatalog catalog, Path lockDirectory, Duration heartbeatTimeout) {
+        this(bind, port, dataDir, corsOrigins, rateLimit, burst, maxRequestBytes, idleTimeout, requestTimeout, workers, healthInterval,
+                historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout, null);
     }
 
     /** The defaults: 127.0.0.1:8500, the given data dir, CORS off, 50 requests/s with a burst of 100. */
@@ -119,52 +134,58 @@ public record DaemonConfig(InetAddress bind, int port, Path dataDir, List<String
 
     public DaemonConfig withBind(InetAddress a) {
         return new DaemonConfig(a, port, dataDir, corsOrigins, rateLimit, burst, maxRequestBytes, idleTimeout, requestTimeout, workers,
-                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout);
+                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout, store);
     }
 
     public DaemonConfig withPort(int p) {
         return new DaemonConfig(bind, p, dataDir, corsOrigins, rateLimit, burst, maxRequestBytes, idleTimeout, requestTimeout, workers,
-                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout);
+                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout, store);
     }
 
     public DaemonConfig withCorsOrigins(List<String> origins) {
         return new DaemonConfig(bind, port, dataDir, origins, rateLimit, burst, maxRequestBytes, idleTimeout, requestTimeout, workers,
-                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout);
+                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout, store);
     }
 
     /** {@code perSecond} requests per second per client with a burst of {@code burst}; 0 turns limiting off. */
     public DaemonConfig withRateLimit(int perSecond, int burstSize) {
         return new DaemonConfig(bind, port, dataDir, corsOrigins, perSecond, burstSize, maxRequestBytes, idleTimeout, requestTimeout, workers,
-                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout);
+                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout, store);
     }
 
     public DaemonConfig withMaxRequestBytes(int bytes) {
         return new DaemonConfig(bind, port, dataDir, corsOrigins, rateLimit, burst, bytes, idleTimeout, requestTimeout, workers,
-                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout);
+                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout, store);
     }
 
     public DaemonConfig withTimeouts(Duration idle, Duration request) {
         return new DaemonConfig(bind, port, dataDir, corsOrigins, rateLimit, burst, maxRequestBytes, idle, request, workers,
-                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout);
+                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout, store);
     }
 
     public DaemonConfig withIntervals(Duration health, Duration history) {
         return new DaemonConfig(bind, port, dataDir, corsOrigins, rateLimit, burst, maxRequestBytes, idleTimeout, requestTimeout, workers,
-                health, history, historySize, catalog, lockDirectory, heartbeatTimeout);
+                health, history, historySize, catalog, lockDirectory, heartbeatTimeout, store);
     }
 
     public DaemonConfig withCatalog(ServiceCatalog c) {
         return new DaemonConfig(bind, port, dataDir, corsOrigins, rateLimit, burst, maxRequestBytes, idleTimeout, requestTimeout, workers,
-                healthInterval, historyInterval, historySize, c, lockDirectory, heartbeatTimeout);
+                healthInterval, historyInterval, historySize, c, lockDirectory, heartbeatTimeout, store);
     }
 
     public DaemonConfig withLockDirectory(Path dir) {
         return new DaemonConfig(bind, port, dataDir, corsOrigins, rateLimit, burst, maxRequestBytes, idleTimeout, requestTimeout, workers,
-                healthInterval, historyInterval, historySize, catalog, dir, heartbeatTimeout);
+                healthInterval, historyInterval, historySize, catalog, dir, heartbeatTimeout, store);
     }
 
     public DaemonConfig withHeartbeatTimeout(Duration timeout) {
         return new DaemonConfig(bind, port, dataDir, corsOrigins, rateLimit, burst, maxRequestBytes, idleTimeout, requestTimeout, workers,
-                healthInterval, historyInterval, historySize, catalog, lockDirectory, timeout);
+                healthInterval, historyInterval, historySize, catalog, lockDirectory, timeout, store);
+    }
+
+    /** The registry store as a URI (see {@link io.ports.core.registry.RegistryStores}), or null for the file store in the data dir. */
+    public DaemonConfig withStore(String uri) {
+        return new DaemonConfig(bind, port, dataDir, corsOrigins, rateLimit, burst, maxRequestBytes, idleTimeout, requestTimeout, workers,
+                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout, uri);
     }
 }
