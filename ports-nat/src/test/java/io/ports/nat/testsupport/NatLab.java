@@ -250,7 +250,12 @@ public final class NatLab implements AutoCloseable {
     public void startMiniupnpd() throws IOException, InterruptedException {
         miniupnpdStarts++;
         Path log = dir.resolve("miniupnpd-" + miniupnpdStarts + ".log");
-        miniupnpd = new ProcessBuilder("ip", "netns", "exec", rtr, Peers.find("miniupnpd").toString(), "-d",
+        // -d (foreground) also means debug logging: every line goes to stderr (the log file) and to syslog(3),
+        // which, with no /dev/log here, falls back to writing it on /dev/console: the host's console, at
+        // 1-3 ms a line on a VM's serial console, dozens of lines per mapping. In a mount namespace of its own
+        // (unshare -m, private), /dev/console is /dev/null for miniupnpd; the exec chain keeps one PID.
+        miniupnpd = new ProcessBuilder("ip", "netns", "exec", rtr, "unshare", "--mount", "--propagation", "private", "sh", "-c",
+                "mount --bind /dev/null /dev/console 2>/dev/null; exec \"$0\" \"$@\"", Peers.find("miniupnpd").toString(), "-d",
                 "-f", dir.resolve("miniupnpd.conf").toString(), "-P", dir.resolve("miniupnpd.pid").toString())
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
