@@ -25,7 +25,8 @@ import java.util.regex.Pattern;
  * [wan] wan0 10.77.2.2 + 10.77.2.3         coturn, STUN only, RFC 5780 (miniupnpd learns its public address by STUN)
  *       fd77:2::2                          route to fd77:1::/64 via fd77:2::1 (IPv6 is routed: PCP opens pinholes)
  * </pre>
- * Nothing is added to the root namespace: the veth pairs are created inside the router namespace.
+ * Nothing is added to the root namespace: the veth pairs are created inside the router namespace
+ * (unless {@link #joinHost()} is called, which links this JVM's own namespace to the LAN).
  * Before building, namespaces with the prefix whose JVM is gone are deleted (their processes killed).
  */
 public final class NatLab implements AutoCloseable {
@@ -34,6 +35,9 @@ public final class NatLab implements AutoCloseable {
     public static final String CLIENT = "10.77.1.2";
     public static final String WAN_ADDRESS = "10.77.2.1";
     public static final String STUN = "10.77.2.2";
+    /** This JVM's address on the LAN after {@link #joinHost()}. */
+    public static final String HOST_CLIENT = "10.77.1.3";
+    public static final String SSDP_GROUP = "239.255.255.250";
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static final Pattern HTTP_PORT = Pattern.compile("HTTP listening on port (\\d+)");
 
@@ -42,12 +46,15 @@ public final class NatLab implements AutoCloseable {
     public final String wan;
     private final Path dir;
     private final List<String> created = new ArrayList<>();
+    private final String base;
     private Coturn coturn;
     private Process miniupnpd;
+    private String hostLink;
     private int httpPort;
     private int miniupnpdStarts;
 
     private NatLab(String base, Path dir) {
+        this.base = base;
         this.lan = base + "-lan";
         this.rtr = base + "-rtr";
         this.wan = base + "-wan";
@@ -182,11 +189,73 @@ public final class NatLab implements AutoCloseable {
         }
     }
 
+    /**
+     * Puts this JVM's own network namespace on the LAN as a second client, {@value #HOST_CLIENT}/24, so
+     * that code which cannot run under {@code ip netns exec} (a JMH fork) can talk to the gateway:
+     * the LAN namespace gets a bridge {@code br0} holding {@code lan0} (its addresses and default routes
+     * move to the bridge) and a veth whose other end, {@code pnat<pid>-<n>h}, is moved into this JVM's
+     * namespace. There that end gets the address, a route to the WAN side (10.77.2.0/24 via the
+     * gateway) and a route for the SSDP group {@value #SSDP_GROUP}/32, so that SSDP multicast from
+     * this namespace goes into the lab, never out of the host's own interfaces (../shared/PEERS.md).
+     * The link, its address and both routes disappear with the LAN namespace in {@link #close()}
+     * (and with a crashed run's namespaces in the next run's clean-up). Idempotent; returns the
+     * name of the interface in this JVM's namespace.
+     */
+    public synchronized String joinHost() throws IOException, InterruptedException {
+        if (hostLink != null) {
+            return hostLink;
+        }
+        String name = base + "h";
+        if (name.length() > 15) {
+            throw new IllegalStateException("interface name " + name + " is longer than the kernel's 15 characters");
+        }
+        ip("-n", lan, "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0");
+        ip("-n", lan, "addr", "flush", "dev", "lan0");
+        ip("-n", lan, "link", "set", "lan0", "master", "br0");
+        ip("-n", lan, "link", "add", "lan-host", "type", "veth", "peer", "name", name, "netns", Long.toString(ProcessHandle.current().pid()));
+        hostLink = name;
+        ip("-n", lan, "link", "set", "lan-host", "master", "br0");
+        ip("-n", lan, "addr", "add", "10.77.1.2/24", "dev", "br0");
+        ip("-n", lan, "addr", "add", "fd77:1::2/64", "dev", "br0", "nodad");
+        ip("-n", lan, "link", "set", "br0", "up");
+        ip("-n", lan, "link", "set", "lan-host", "up");
+        ip("addr", "add", HOST_CLIENT + "/24", "dev", name);
+        ip("link", "set", name, "up");
+        awaitOperUp(Map.of(lan, List.of("br0", "lan-host", "lan0")));
+        awaitOperUpHere(name);
+        ip("-n", lan, "route", "replace", "default", "via", "10.77.1.1");
+        ip("-n", lan, "-6", "route", "replace", "default", "via", "fd77:1::1");
+        ip("route", "add", "10.77.2.0/24", "via", GATEWAY, "dev", name);
+        ip("route", "add", SSDP_GROUP + "/32", "dev", name);
+        return name;
+    }
+
+    /** The interface {@link #joinHost()} put in this JVM's namespace, or null. */
+    public synchronized String hostLink() {
+        return hostLink;
+    }
+
+    private static void awaitOperUpHere(String link) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        Path state = Path.of("/sys/class/net", link, "operstate");
+        while (!Files.readString(state).trim().equals("up")) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(link + " is " + Files.readString(state).trim() + ", not up, 10 s after set up");
+            }
+            Thread.sleep(50);
+        }
+    }
+
     /** Starts miniupnpd in the router namespace and waits until NAT-PMP/PCP and HTTP listen. */
     public void startMiniupnpd() throws IOException, InterruptedException {
         miniupnpdStarts++;
         Path log = dir.resolve("miniupnpd-" + miniupnpdStarts + ".log");
-        miniupnpd = new ProcessBuilder("ip", "netns", "exec", rtr, Peers.find("miniupnpd").toString(), "-d",
+        // -d (foreground) also means debug logging: every line goes to stderr (the log file) and to syslog(3),
+        // which, with no /dev/log here, falls back to writing it on /dev/console: the host's console, at
+        // 1-3 ms a line on a VM's serial console, dozens of lines per mapping. In a mount namespace of its own
+        // (unshare -m, private), /dev/console is /dev/null for miniupnpd; the exec chain keeps one PID.
+        miniupnpd = new ProcessBuilder("ip", "netns", "exec", rtr, "unshare", "--mount", "--propagation", "private", "sh", "-c",
+                "mount --bind /dev/null /dev/console 2>/dev/null; exec \"$0\" \"$@\"", Peers.find("miniupnpd").toString(), "-d",
                 "-f", dir.resolve("miniupnpd.conf").toString(), "-P", dir.resolve("miniupnpd.pid").toString())
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
@@ -267,9 +336,14 @@ public final class NatLab implements AutoCloseable {
 
     /** Whether the gateway forwards {@code transport} {@code externalPort} to the LAN client's {@code internalPort}. */
     public boolean forwards(String transport, int externalPort, int internalPort) throws IOException, InterruptedException {
+        return forwards(transport, externalPort, CLIENT, internalPort);
+    }
+
+    /** Whether the gateway forwards {@code transport} {@code externalPort} to {@code client}'s {@code internalPort}. */
+    public boolean forwards(String transport, int externalPort, String client, int internalPort) throws IOException, InterruptedException {
         String proto = transport.equalsIgnoreCase("tcp") ? "0x6" : "0x11";
         for (String line : natRules().split("\n")) {
-            if (line.contains(proto) && line.contains("dport " + externalPort + " ") && line.contains("dnat ip to " + CLIENT + ":" + internalPort)) {
+            if (line.contains(proto) && line.contains("dport " + externalPort + " ") && line.contains("dnat ip to " + client + ":" + internalPort)) {
                 return true;
             }
         }
@@ -310,6 +384,17 @@ public final class NatLab implements AutoCloseable {
         if (coturn != null) {
             coturn.close();
             coturn = null;
+        }
+        if (hostLink != null) {
+            try { // both ends go with the LAN namespace too; deleting it here does not depend on that
+                Peers.Result r = Peers.run(10, "ip", "link", "del", hostLink);
+                if (!r.ok() && !r.output().contains("Cannot find device")) {
+                    System.out.println("ip link del " + hostLink + ": " + r.output());
+                }
+            } catch (IOException | InterruptedException e) {
+                System.out.println("cannot delete " + hostLink + ": " + e);
+            }
+            hostLink = null;
         }
         if (!created.isEmpty()) {
             System.out.println("---- miniupnpd log (last lines) ----");
