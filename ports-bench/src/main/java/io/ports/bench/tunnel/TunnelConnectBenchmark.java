@@ -26,6 +26,8 @@ import java.util.concurrent.TimeUnit;
  * then closes. Through a tunnel the byte can only come back once the client end has dialled the
  * server, the WebSocket upgrade is done and the server end has connected the target, so the time is
  * the whole set-up as an application sees it. Mode {@code SampleTime} (µs), one client thread.
+ * Five warm-up iterations, as in the other tunnel benchmarks: the set-up code runs once per
+ * connection, so the JIT needs a few thousand connections to compile it.
  *
  * <p>The close is a reset ({@code SO_LINGER} 0), the same on all three paths, so that the tens of
  * thousands of connections of a trial leave no {@code TIME_WAIT} entries on the client's ephemeral
@@ -38,7 +40,7 @@ import java.util.concurrent.TimeUnit;
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Fork(1)
-@Warmup(iterations = 3, time = 1)
+@Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 5, time = 1)
 @Threads(1)
 @State(Scope.Benchmark)

@@ -35,12 +35,15 @@ import java.util.concurrent.TimeUnit;
  * tens of µs each way). {@code pin=none} leaves the scheduler free. The same for all three paths.
  * Setup checks one echo byte for byte.
  *
+ * <p>Five warm-up iterations of 1 s (not three): a tunnel path runs a lot of Netty code, which the
+ * JIT (sharing the two vCPUs) takes several seconds to compile.
+ *
  * <p>Run: {@code scripts/bench TunnelRoundTripBenchmark} (needs websockify and taskset).
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Fork(1)
-@Warmup(iterations = 3, time = 1)
+@Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 5, time = 1)
 @Threads(1)
 @State(Scope.Benchmark)

@@ -37,12 +37,15 @@ import java.util.concurrent.TimeUnit;
  * every byte against the pattern; the measured operations check the count only. No progress for
  * 10 s fails the trial.
  *
+ * <p>Five warm-up iterations of 1 s (not three): a tunnel path runs a lot of Netty code, which the
+ * JIT (sharing the two vCPUs) takes several seconds to compile.
+ *
  * <p>Run: {@code scripts/bench TunnelThroughputBenchmark} (needs websockify: Debian's {@code websockify}).
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Fork(1)
-@Warmup(iterations = 3, time = 1)
+@Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 5, time = 1)
 @Threads(1)
 @State(Scope.Benchmark)
