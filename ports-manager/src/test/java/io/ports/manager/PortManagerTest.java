@@ -222,6 +222,19 @@ class PortManagerTest {
     }
 
     @Test
+    void aReachabilityCheckThatCannotBeReached_failsTheStart_andUndoesEverything() throws Exception {
+        int closed = freePort(); // nothing listens there
+        PortConfig c = config(Map.of("reachability.check", "http://127.0.0.1:" + closed));
+        try (PortManager pm = PortManager.create(c)) {
+            PortsException e = assertThrows(PortsException.class, () -> pm.startServices(Map.of("db", new Echo(), "raft", new Echo())));
+            assertTrue(e.getMessage().startsWith("starting the node failed while checking reachability through http://127.0.0.1:" + closed
+                    + ": cannot reach the reachability check"), e.getMessage());
+            assertTrue(pm.report().entries().isEmpty(), "every lease released: " + pm.report().format());
+            assertEquals(0, pm.registry().stats().active() + pm.registry().stats().reserved());
+        }
+    }
+
+    @Test
     void aNatMappingThatFails_undoesTheServicesStartedBefore_andNamesTheStep() throws Exception {
         // a "gateway" on loopback that speaks no mapping protocol: PCP and NAT-PMP get ICMP port unreachable, SSDP silence
         PortConfig c = config(Map.of("nat-traversal", "true", "nat.gateway", "127.0.0.1"));
