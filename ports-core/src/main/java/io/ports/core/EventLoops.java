@@ -169,12 +169,16 @@ public final class EventLoops implements AutoCloseable {
     private static final class Loop extends SingleThreadIoEventLoop {
         private final Promise<Void> terminated;
 
-        private Loop(IoEventLoopGroup parent, Executor executor, IoHandlerFactory handlers, Promise<Void> terminated) {
+        private Loop(IoEventLoopGroup parent, Executor executor, IoHandlerFactory handlers, Promise<Void> terminated, Loop[] self) {
             super(parent, (Runnable run) -> executor.execute(() -> {
                 try {
                     run.run();
                 } finally {
-                    terminated.trySuccess(null); // after Netty's own termination: the loop's thread ends here
+                    // after Netty's own termination the loop's thread ends here; a thread that ends because
+                    // the loop was suspended (Netty 4.2 can move a loop to a new thread) is not a termination
+                    if (self[0].isTerminated()) {
+                        terminated.trySuccess(null);
+                    }
                 }
             }), handlers);
             this.terminated = terminated;
@@ -190,7 +194,7 @@ public final class EventLoops implements AutoCloseable {
                     }
                 }
             };
-            self[0] = new Loop(parent, executor, handlers, terminated);
+            self[0] = new Loop(parent, executor, handlers, terminated, self);
             return self[0];
         }
 
