@@ -1,9 +1,12 @@
 package io.ports.core;
 
 import io.netty.channel.EventLoop;
+import io.netty.channel.IoEventLoop;
+import io.netty.channel.IoEventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.SingleThreadIoEventLoop;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -24,6 +27,11 @@ import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerDomainSocketChannel;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
+import io.netty.util.concurrent.BlockingOperationException;
+import io.netty.util.concurrent.DefaultPromise;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ImmediateEventExecutor;
+import io.netty.util.concurrent.Promise;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +39,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -132,9 +141,67 @@ public final class EventLoops implements AutoCloseable {
         this.transport = requested != null ? requested : best();
         this.threads = b.threads;
         this.shutdownTimeout = b.shutdownTimeout;
-        this.group = new MultiThreadIoEventLoopGroup(threads, threadFactory(b.threadNamePrefix), handlerFactory(transport));
+        this.group = new Group(threads, threadFactory(b.threadNamePrefix), handlerFactory(transport));
         log.info("ports event loops: {} threads on {}{}", threads, transport.name().toLowerCase(Locale.ROOT),
                 requested != null ? " (configured)" : " (best available)");
+    }
+
+    /**
+     * The group, with loops whose termination future does not notify through Netty's
+     * {@code GlobalEventExecutor}. Netty's own loops complete their termination future on that
+     * executor, and {@code MultithreadEventExecutorGroup} adds a listener to each of them, so every
+     * shutdown of a plain group starts the non-daemon thread {@code globalEventExecutor-1-1}, which
+     * lingers about a second and keeps the JVM from exiting after {@link #close()}. Here each loop's
+     * termination future completes, with its listeners run at once, on the loop's own thread as the
+     * thread finishes: the same moment and the same listeners, and no thread left behind.
+     */
+    private static final class Group extends MultiThreadIoEventLoopGroup {
+        Group(int threads, ThreadFactory factory, IoHandlerFactory handlers) {
+            super(threads, factory, handlers);
+        }
+
+        @Override
+        protected IoEventLoop newChild(Executor executor, IoHandlerFactory handlers, Object... args) {
+            return Loop.create(this, executor, handlers);
+        }
+    }
+
+    private static final class Loop extends SingleThreadIoEventLoop {
+        private final Promise<Void> terminated;
+
+        private Loop(IoEventLoopGroup parent, Executor executor, IoHandlerFactory handlers, Promise<Void> terminated, Loop[] self) {
+            super(parent, (Runnable run) -> executor.execute(() -> {
+                try {
+                    run.run();
+                } finally {
+                    // after Netty's own termination the loop's thread ends here; a thread that ends because
+                    // the loop was suspended (Netty 4.2 can move a loop to a new thread) is not a termination
+                    if (self[0].isTerminated()) {
+                        terminated.trySuccess(null);
+                    }
+                }
+            }), handlers);
+            this.terminated = terminated;
+        }
+
+        static Loop create(IoEventLoopGroup parent, Executor executor, IoHandlerFactory handlers) {
+            Loop[] self = new Loop[1];
+            Promise<Void> terminated = new DefaultPromise<>(ImmediateEventExecutor.INSTANCE) {
+                @Override
+                protected void checkDeadLock() {
+                    if (self[0] != null && self[0].inEventLoop()) { // waiting for the loop on the loop itself
+                        throw new BlockingOperationException(toString());
+                    }
+                }
+            };
+            self[0] = new Loop(parent, executor, handlers, terminated, self);
+            return self[0];
+        }
+
+        @Override
+        public Future<?> terminationFuture() {
+            return terminated;
+        }
     }
 
     /** Default settings: the best transport, one thread per available processor. */

@@ -12,6 +12,7 @@ import io.ports.listener.ListenAddress;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.StringReader;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,9 +46,19 @@ import java.util.stream.Collectors;
  *
  * <h2>Services</h2>
  * {@code services.NAME.type} (a catalog type), {@code services.NAME.port} (preferred; 0 = the type's
- * default), {@code services.NAME.required}, {@code services.NAME.listen} (true: start a listener).
+ * default), {@code services.NAME.required}, {@code services.NAME.listen} (true: start a listener),
+ * {@code services.NAME.host} (the address to bind; empty: every address).
  * Without any, a node gets {@code database} (DATABASE on the base port), {@code cluster} (CLUSTER),
  * {@code replication} (REPLICATION), {@code admin} (ADMIN) and {@code api} (API).
+ *
+ * <h2>Reachability from outside</h2>
+ * {@code nat-traversal=true} maps every started service on the NAT gateway ({@code nat.gateway}, else
+ * the default route's). {@code reachability.check=http://HOST:PORT} names a dial-back service outside
+ * (a {@link DialBackServer}) that connects back to this node's ports and says which it reached, within
+ * {@code reachability.timeout}. When it finds a service unreachable and {@code firewall-friendly} is on,
+ * the service is served through a WebSocket tunnel on the first of {@code tunnel.ports} (443, 80, 8443)
+ * that binds, maps and is reachable, at {@code tunnel.path}, optionally behind {@code tunnel.token}.
+ * See {@link PortManager#startServices}.
  */
 public record PortConfig(
         int basePort,
@@ -73,16 +84,36 @@ public record PortConfig(
         EventLoops.Transport transport,
         int eventLoopThreads,
         Duration heartbeatInterval,
-        Duration shutdownTimeout) {
+        Duration shutdownTimeout,
+        String natGateway,
+        URI reachabilityCheck,
+        Duration reachabilityTimeout,
+        List<Integer> tunnelPorts,
+        String tunnelPath,
+        String tunnelToken) {
 
-    /** One service of a node. */
-    public record ServiceSpec(String name, String type, int port, boolean required, boolean listen) {
+    /**
+     * One service of a node.
+     *
+     * @param host the address its listener binds: empty for every address ({@code [::]} with IPv6 on,
+     *             else {@code 0.0.0.0}), or one such as {@code 127.0.0.1} for an admin port kept local
+     */
+    public record ServiceSpec(String name, String type, int port, boolean required, boolean listen, String host) {
         public ServiceSpec {
             Objects.requireNonNull(name, "service name");
             Objects.requireNonNull(type, () -> "type of service " + name);
             if (port != 0) {
                 Ports.check(port, "port of service " + name);
             }
+            host = host == null ? "" : host.strip();
+            if (!host.isEmpty()) {
+                ListenAddress.parse(host + ":" + (port == 0 ? 1 : port)); // names the bad host
+            }
+        }
+
+        /** A service listening on every address. */
+        public ServiceSpec(String name, String type, int port, boolean required, boolean listen) {
+            this(name, type, port, required, listen, "");
         }
     }
 
@@ -95,9 +126,20 @@ public record PortConfig(
         resolverServers = List.copyOf(resolverServers);
         resolverSearch = List.copyOf(resolverSearch);
         stunServers = List.copyOf(stunServers);
+        tunnelPorts = List.copyOf(tunnelPorts);
+        natGateway = natGateway == null ? "" : natGateway;
+        tunnelToken = tunnelToken == null ? "" : tunnelToken;
         if (eventLoopThreads < 0) {
             throw new IllegalArgumentException("event-loops.threads " + eventLoopThreads + " is negative: expected 0 (one per processor) or more");
         }
+    }
+
+    /** A summary; the tunnel token is never printed. */
+    @Override
+    public String toString() {
+        return "PortConfig[node-id=" + nodeId + ", services=" + services.keySet() + ", strategy=" + strategy + ", nat-traversal=" + natTraversal
+                + ", firewall-friendly=" + firewallFriendly + ", reachability.check=" + (reachabilityCheck == null ? "none" : reachabilityCheck)
+                + ", tunnel.ports=" + tunnelPorts + (tunnelToken.isEmpty() ? "" : ", tunnel.token=(set)") + "]";
     }
 
     // ------------------------------------------------------------------------------- keys
@@ -108,7 +150,7 @@ public record PortConfig(
         }
     }
 
-    private static final Pattern SERVICE_KEY = Pattern.compile("services\\.([A-Za-z0-9][A-Za-z0-9_-]{0,63})\\.(type|port|required|listen)");
+    private static final Pattern SERVICE_KEY = Pattern.compile("services\\.([A-Za-z0-9][A-Za-z0-9_-]{0,63})\\.(type|port|required|listen|host)");
     /** Variables of this namespace that are not configuration keys (the launcher's JVM options). */
     private static final List<String> OTHER_ENV = List.of("PORTS_JAVA_OPTS");
 
@@ -139,7 +181,13 @@ public record PortConfig(
                 new Key("transport", "auto, io_uring, epoll or nio", "auto", EventLoops.Transport::parse),
                 new Key("event-loops.threads", "0 (one per processor) or a positive number", "0", v -> nonNegative(v, "event-loops.threads")),
                 new Key("heartbeat-interval", "a duration such as 10s", "10s", PortConfig::duration),
-                new Key("shutdown-timeout", "a duration such as 10s", "10s", PortConfig::duration));
+                new Key("shutdown-timeout", "a duration such as 10s", "10s", PortConfig::duration),
+                new Key("nat.gateway", "an IP address (empty: the default route's gateway)", "", PortConfig::ipOrEmpty),
+                new Key("reachability.check", "http://HOST:PORT of a dial-back service outside (empty: none)", "", PortConfig::dialBack),
+                new Key("reachability.timeout", "a duration such as 3s", "3s", PortConfig::positiveDuration),
+                new Key("tunnel.ports", "comma-separated ports, tried in order", "443,80,8443", PortConfig::ports),
+                new Key("tunnel.path", "a request path starting with /", "/tunnel", PortConfig::path),
+                new Key("tunnel.token", "a bearer token clients must send (empty: none)", "", String::strip));
         Map<String, Key> m = new LinkedHashMap<>();
         k.forEach(key -> m.put(key.name(), key));
         return m;
@@ -148,7 +196,7 @@ public record PortConfig(
     /** Every key with its valid form and default, one per line: for documentation and error messages. */
     public static String describeKeys() {
         return KEYS.values().stream().map(k -> k.name() + " (" + k.env() + "): " + k.form() + "; default " + (k.defaultValue().isEmpty() ? "none" : k.defaultValue()))
-                .collect(Collectors.joining("\n")) + "\nservices.NAME.type|port|required|listen: a catalog type, a port, true/false, true/false";
+                .collect(Collectors.joining("\n")) + "\nservices.NAME.type|port|required|listen|host: a catalog type, a port, true/false, true/false, an address to bind (empty: all)";
     }
 
     // ------------------------------------------------------------------------------- loading
@@ -282,7 +330,8 @@ public record PortConfig(
             try {
                 services.put(name, new ServiceSpec(name, fields.getOrDefault("type", "CUSTOM"),
                         fields.containsKey("port") ? Ports.parse(fields.get("port"), "services." + name + ".port") : 0,
-                        bool(fields.getOrDefault("required", "false")), bool(fields.getOrDefault("listen", "true"))));
+                        bool(fields.getOrDefault("required", "false")), bool(fields.getOrDefault("listen", "true")),
+                        fields.getOrDefault("host", "")));
             } catch (RuntimeException e) {
                 problems.add("bad service " + name + ": " + e.getMessage());
             }
@@ -310,7 +359,7 @@ public record PortConfig(
                 throw new IllegalArgumentException("invalid ports configuration:\n  bad value for the environment variable PORT: '" + port
                         + "' (expected a port 1-65535; it sets the port of the main service '" + s.name() + "')", e);
             }
-            services.put(main.getKey(), new ServiceSpec(s.name(), s.type(), p, s.required(), s.listen()));
+            services.put(main.getKey(), new ServiceSpec(s.name(), s.type(), p, s.required(), s.listen(), s.host()));
         }
         @SuppressWarnings("unchecked")
         List<String> binds = (List<String>) v.get("bind-addresses");
@@ -320,12 +369,16 @@ public record PortConfig(
         List<String> search = (List<String>) v.get("resolver.search");
         @SuppressWarnings("unchecked")
         List<String> stun = (List<String>) v.get("stun.servers");
+        @SuppressWarnings("unchecked")
+        List<Integer> tunnelPorts = (List<Integer>) v.get("tunnel.ports");
         return new PortConfig(base, (PortRange) v.get("dynamic-range"), (Boolean) v.get("ipv6"), (Boolean) v.get("unix-sockets"),
                 (Path) v.get("unix-socket-directory"), (Boolean) v.get("nat-traversal"), (Boolean) v.get("firewall-friendly"), binds,
                 (Boolean) v.get("reuse-port"), (Boolean) v.get("reuse-address"), (Duration) v.get("health-check-interval"), services,
                 (AllocationStrategy) v.get("strategy"), (String) v.get("node-id"), (Path) v.get("lock-dir"), (String) v.get("registry.store"),
                 servers, search, (Duration) v.get("resolver.timeout"), stun, (EventLoops.Transport) v.get("transport"),
-                (Integer) v.get("event-loops.threads"), (Duration) v.get("heartbeat-interval"), (Duration) v.get("shutdown-timeout"));
+                (Integer) v.get("event-loops.threads"), (Duration) v.get("heartbeat-interval"), (Duration) v.get("shutdown-timeout"),
+                (String) v.get("nat.gateway"), (URI) v.get("reachability.check"), (Duration) v.get("reachability.timeout"), tunnelPorts,
+                (String) v.get("tunnel.path"), (String) v.get("tunnel.token"));
     }
 
     private static String suggestion(String key) {
@@ -408,6 +461,53 @@ public record PortConfig(
             throw new IllegalArgumentException(what + " is negative");
         }
         return n;
+    }
+
+    private static Duration positiveDuration(String v) {
+        Duration d = duration(v);
+        if (d.isZero()) {
+            throw new IllegalArgumentException("zero");
+        }
+        return d;
+    }
+
+    private static String ipOrEmpty(String v) {
+        String s = v.strip();
+        if (!s.isEmpty() && !io.netty.util.NetUtil.isValidIpV4Address(s) && !io.netty.util.NetUtil.isValidIpV6Address(s)) {
+            throw new IllegalArgumentException("not an IP address");
+        }
+        return s;
+    }
+
+    private static URI dialBack(String v) {
+        String s = v.strip();
+        if (s.isEmpty()) {
+            return null;
+        }
+        URI u = URI.create(s);
+        if (!"http".equals(u.getScheme()) || u.getHost() == null || u.getPort() < 1) {
+            throw new IllegalArgumentException("not http://HOST:PORT");
+        }
+        return u;
+    }
+
+    private static List<Integer> ports(String v) {
+        List<Integer> ports = new ArrayList<>();
+        for (String p : list(v)) {
+            ports.add(Ports.parse(p, "tunnel port"));
+        }
+        if (ports.isEmpty()) {
+            throw new IllegalArgumentException("empty");
+        }
+        return ports;
+    }
+
+    private static String path(String v) {
+        String s = v.strip();
+        if (!s.startsWith("/") || s.contains("?") || s.contains(" ")) {
+            throw new IllegalArgumentException("not a path");
+        }
+        return s;
     }
 
     private static String store(String v) {

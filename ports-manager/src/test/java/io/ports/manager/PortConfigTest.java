@@ -100,4 +100,34 @@ class PortConfigTest {
         String m = assertThrows(IllegalArgumentException.class, () -> PortConfig.load(badBind, Map.of())).getMessage();
         assertTrue(m.contains("bad value for bind-addresses"), m);
     }
+
+    @Test
+    void reachabilityAndTunnelKeys_defaultsParsingAndErrors() {
+        PortConfig d = PortConfig.defaults();
+        assertEquals(List.of(443, 80, 8443), d.tunnelPorts());
+        assertEquals("/tunnel", d.tunnelPath());
+        assertEquals(null, d.reachabilityCheck());
+        assertEquals("", d.natGateway());
+        assertEquals("", d.services().get("database").host());
+
+        PortConfig c = PortConfig.fromMap(Map.of("reachability.check", "http://10.0.0.9:7070", "reachability.timeout", "1500ms",
+                "tunnel.ports", "8443, 9443", "tunnel.path", "/db", "tunnel.token", "s3cret", "nat.gateway", "192.168.1.1",
+                "services.admin.type", "ADMIN", "services.admin.host", "127.0.0.1"), Map.of());
+        assertEquals(java.net.URI.create("http://10.0.0.9:7070"), c.reachabilityCheck());
+        assertEquals(Duration.ofMillis(1500), c.reachabilityTimeout());
+        assertEquals(List.of(8443, 9443), c.tunnelPorts());
+        assertEquals("127.0.0.1", c.services().get("admin").host());
+        assertFalse(c.toString().contains("s3cret"), "the token is not printed: " + c);
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PortConfig.fromMap(Map.of(
+                "reachability.check", "ftp://x", "tunnel.ports", "443,http", "tunnel.path", "tunnel", "nat.gateway", "router.local",
+                "reachability.timeout", "0s", "services.db.type", "DATABASE", "services.db.host", "not an address!"), Map.of()));
+        String m = e.getMessage();
+        assertTrue(m.contains("bad value for reachability.check: 'ftp://x' (expected http://HOST:PORT of a dial-back service"), m);
+        assertTrue(m.contains("bad value for tunnel.ports: '443,http' (expected comma-separated ports"), m);
+        assertTrue(m.contains("bad value for tunnel.path: 'tunnel' (expected a request path starting with /)"), m);
+        assertTrue(m.contains("bad value for nat.gateway: 'router.local' (expected an IP address"), m);
+        assertTrue(m.contains("bad value for reachability.timeout: '0s'"), m);
+        assertTrue(m.contains("bad service db") && m.contains("not an address!"), m);
+    }
 }

@@ -369,6 +369,26 @@ public final class NatTraversal implements AutoCloseable {
         if (lease.isReleased()) {
             return CompletableFuture.failedFuture(new IllegalStateException("lease " + lease + " is released: map a live lease"));
         }
+        return map(lease.service(), lease.port(), lease.protocols(), lifetime);
+    }
+
+    /**
+     * Maps {@code port} for {@code transports} as {@link #map(PortLease, Duration)} does, for a port
+     * this process already owns without a {@link PortLease}: a socket bound directly, such as a
+     * listener on a fixed port (443). The caller keeps the port bound while the mapping lives.
+     *
+     * @param service names the mapping on the gateway and in messages
+     */
+    public CompletionStage<PortMapping> map(String service, int port, Set<Protocol> transports, Duration lifetime) {
+        if (service == null || transports == null || lifetime == null) {
+            return CompletableFuture.failedFuture(new NullPointerException(service == null ? "service" : transports == null ? "transports" : "lifetime"));
+        }
+        if (port < 1 || port > 65535) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("port : " + port + " (expected: 1-65535)"));
+        }
+        if (transports.isEmpty()) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("transports of " + service + " : empty (expected: TCP, UDP or both)"));
+        }
         long seconds = lifetime.toSeconds();
         if (seconds < 1 || seconds > 0xFFFF_FFFFL) {
             return CompletableFuture.failedFuture(new IllegalArgumentException("lifetime : " + lifetime + " (expected: 1 s to 2^32-1 s)"));
@@ -376,14 +396,14 @@ public final class NatTraversal implements AutoCloseable {
         if (closed.get()) {
             return CompletableFuture.failedFuture(closedException());
         }
-        List<Protocol> transports = new ArrayList<>(new TreeSet<>(lease.protocols()));
-        String what = lease.service() + " port " + lease.port() + " (" + transportNames(transports) + ")";
+        List<Protocol> ts = new ArrayList<>(new TreeSet<>(transports));
+        String what = service + " port " + port + " (" + transportNames(ts) + ")";
         return probe(false).thenCompose(report -> {
             GatewayState gs;
             synchronized (this) {
                 gs = gateway;
             }
-            return mapVia(gs, report.available(), 0, lease, transports, seconds, what, new LinkedHashMap<>());
+            return mapVia(gs, report.available(), 0, service, port, ts, seconds, what, new LinkedHashMap<>());
         });
     }
 
@@ -393,7 +413,7 @@ public final class NatTraversal implements AutoCloseable {
         return String.join("+", n);
     }
 
-    private CompletableFuture<PortMapping> mapVia(GatewayState gs, List<MappingProtocol> order, int index, PortLease lease,
+    private CompletableFuture<PortMapping> mapVia(GatewayState gs, List<MappingProtocol> order, int index, String service, int port,
                                                   List<Protocol> transports, long seconds, String what,
                                                   Map<MappingProtocol, Throwable> failures) {
         if (index >= order.size()) {
@@ -401,7 +421,7 @@ public final class NatTraversal implements AutoCloseable {
             return CompletableFuture.failedFuture(mappingFailed(gs, what, failures));
         }
         PortMapper mapper = gs.mappers.get(order.get(index));
-        return mapAll(mapper, lease, transports, seconds).handle((m, t) -> {
+        return mapAll(mapper, service, port, transports, seconds).handle((m, t) -> {
             if (t == null) {
                 return CompletableFuture.completedFuture(m);
             }
@@ -411,7 +431,7 @@ public final class NatTraversal implements AutoCloseable {
                 return CompletableFuture.<PortMapping>failedFuture(closedException());
             }
             log.debug("mapping {} via {} failed: {}", what, mapper.protocol(), NatUtil.describe(c));
-            return mapVia(gs, order, index + 1, lease, transports, seconds, what, failures);
+            return mapVia(gs, order, index + 1, service, port, transports, seconds, what, failures);
         }).thenCompose(f -> f);
     }
 
@@ -444,13 +464,13 @@ public final class NatTraversal implements AutoCloseable {
         return result;
     }
 
-    private CompletableFuture<PortMapping> mapAll(PortMapper mapper, PortLease lease, List<Protocol> transports, long seconds) {
+    private CompletableFuture<PortMapping> mapAll(PortMapper mapper, String service, int port, List<Protocol> transports, long seconds) {
         List<PortMapping.Entry> done = Collections.synchronizedList(new ArrayList<>());
         CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
         for (Protocol t : transports) {
             byte[] nonce = new byte[12];
             NONCES.nextBytes(nonce);
-            PortMapper.Request req = new PortMapper.Request(t, lease.port(), lease.port(), seconds, nonce, "ports " + lease.service());
+            PortMapper.Request req = new PortMapper.Request(t, port, port, seconds, nonce, "ports " + service);
             chain = chain.thenCompose(v -> mapper.map(req).thenAccept(g -> done.add(new PortMapping.Entry(req, g))));
         }
         return chain.handle((v, t) -> {
@@ -460,7 +480,7 @@ public final class NatTraversal implements AutoCloseable {
                 }
                 return CompletableFuture.<PortMapping>failedFuture(NatUtil.unwrap(t));
             }
-            PortMapping m = new PortMapping(this, lease.service(), lease.port(), mapper, done);
+            PortMapping m = new PortMapping(this, service, port, mapper, done);
             return CompletableFuture.supplyAsync(() -> register(m), loop);
         }).thenCompose(f -> f);
     }

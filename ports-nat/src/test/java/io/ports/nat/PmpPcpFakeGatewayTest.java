@@ -131,6 +131,27 @@ class PmpPcpFakeGatewayTest extends NatTestSupport {
     }
 
     @Test
+    void map_aPortWithoutALease_mapsRenewsAndDeletes_andBadArgumentsFailTheStage() throws Exception {
+        try (NatTraversal nat = nat(MappingProtocol.NAT_PMP).build(); PortLease holder = lease("bound-directly", Protocol.TCP)) {
+            int port = holder.port(); // stands for a socket bound directly, as a listener on 443 would be
+            PortMapping m = await(nat.map("tunnel", port, java.util.EnumSet.of(Protocol.TCP), Duration.ofSeconds(60)));
+            assertEquals(port, m.internalPort());
+            assertEquals("tunnel", m.service());
+            assertEquals(port, m.external(Protocol.TCP).getPort());
+            assertEquals(List.of(Duration.ofSeconds(30)), clock.pendingDelays(), "renewed like a lease's mapping");
+            await(m.closeAsync());
+            assertTrue(gw.requests.stream().anyMatch(r -> r.startsWith("NAT-PMP MAP op=2 internal=" + port + " ") && r.endsWith(" lifetime=0")),
+                    "deleted on the gateway: " + gw.requests);
+            for (var bad : List.of(nat.map("x", 0, java.util.EnumSet.of(Protocol.TCP), Duration.ofSeconds(60)),
+                    nat.map("x", port, java.util.EnumSet.noneOf(Protocol.class), Duration.ofSeconds(60)))) {
+                java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
+                        () -> bad.toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS));
+                assertTrue(e.getCause() instanceof IllegalArgumentException, String.valueOf(e.getCause()));
+            }
+        }
+    }
+
+    @Test
     void natPmp_lostRequests_areRetransmitted() throws Exception {
         gw.drop = 2;
         try (NatTraversal nat = nat(MappingProtocol.NAT_PMP).build(); PortLease lease = lease("lossy", Protocol.TCP)) {

@@ -32,11 +32,12 @@ public final class DatabaseNodeExample {
 
     public static void main(String[] args) throws Exception {
         PortConfig config = args.length > 0 ? PortConfig.load(java.nio.file.Path.of(args[0])) : PortConfig.fromMap(Map.of(), System.getenv());
-        try (PortManager ports = PortManager.create(config).closeOnShutdown()) {
-            Map<String, ChannelHandler> pipelines = new LinkedHashMap<>();
-            config.services().keySet().forEach(s -> pipelines.put(s, new Echo()));
-            NodePorts node = ports.startServices(pipelines);
+        Map<String, ChannelHandler> pipelines = new LinkedHashMap<>();
+        config.services().keySet().forEach(s -> pipelines.put(s, new Echo()));
+        try (PortManager ports = PortManager.start(config, pipelines).closeOnShutdown()) { // allocate, listen, (map), register
+            NodePorts node = ports.nodePorts();
             System.out.println(ports.report().format());
+            System.out.print(node.format());
             node.services().values().forEach(s -> System.out.println("STARTED " + s.service() + " " + s.type() + " " + s.port()));
             System.out.println("READY");
             System.out.flush();
