@@ -18,8 +18,8 @@ import java.util.concurrent.Callable;
         versionProvider = VersionProvider.class,
         usageHelpAutoWidth = true,
         description = {"Reserves ports host-wide for database nodes and tells who holds a port.",
-            "reserve, check and scan work on this host alone; the other commands ask the registry daemon ('ports serve')."},
-        subcommands = {ReserveCommand.class, CheckCommand.class, ScanCommand.class,
+            "serve runs the registry daemon; reserve, check and scan work on this host alone; the other commands ask the daemon."},
+        subcommands = {ServeCommand.class, ReserveCommand.class, CheckCommand.class, ScanCommand.class,
             LookupCommands.ListCommand.class, LookupCommands.OverviewCommand.class, LookupCommands.ServiceCommand.class,
             LookupCommands.PortCommand.class, LookupCommands.TypeCommand.class, LookupCommands.StatsCommand.class,
             LookupCommands.HealthCommand.class, LookupCommands.RangesCommand.class,
@@ -31,7 +31,7 @@ import java.util.concurrent.Callable;
             "Details in docs/CLI.md."})
 final class PortsCommand implements Callable<Integer> {
     /** The names of the commands, for messages. */
-    static final String COMMANDS = "reserve, check, scan, list, overview, service, port, type, stats, health, ranges, "
+    static final String COMMANDS = "serve, reserve, check, scan, list, overview, service, port, type, stats, health, ranges, "
             + "allocate, release, heartbeat, cleanup, reconcile, completion, help";
 
     @Spec
