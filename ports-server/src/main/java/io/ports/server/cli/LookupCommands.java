@@ -187,7 +187,37 @@ final class LookupCommands {
 
         @Override
         int render(JsonNode answer, PrintWriter out) {
-            Tables.fields(out, answer, "");
+            if (!answer.has("status")) {
+                Tables.fields(out, answer, "");
+                return exitCode(answer);
+            }
+            String checked = Tables.text(answer, "checked_at");
+            out.println("health: " + Tables.text(answer, "status") + (checked.isEmpty() ? "" : " (checked " + Tables.age(answer.get("checked_at")) + ")"));
+            JsonNode reasons = answer.path("reasons");
+            reasons.forEach(r -> out.println("  - " + r.asText()));
+            JsonNode ranges = answer.path("ranges");
+            if (ranges.isArray() && !ranges.isEmpty()) {
+                out.println();
+                List<List<String>> rows = new ArrayList<>();
+                for (JsonNode r : ranges) {
+                    List<String> types = new ArrayList<>();
+                    r.path("types").forEach(t -> types.add(t.asText()));
+                    JsonNode rate = r.get("allocations_per_minute");
+                    JsonNode full = r.get("time_to_exhaustion_seconds");
+                    rows.add(List.of(Tables.text(r, "range"), String.join(",", types), Tables.text(r, "size"), Tables.text(r, "used"),
+                            String.format(Locale.ROOT, "%.1f%%", 100 * r.path("utilization").asDouble()), Tables.text(r, "level"),
+                            rate == null || rate.isNull() ? "" : String.format(Locale.ROOT, "%.1f", rate.asDouble()),
+                            full == null || full.isNull() ? "" : Durations.format(java.time.Duration.ofSeconds(full.asLong()))));
+                }
+                Tables.print(out, List.of("RANGE", "TYPES", "SIZE", "USED", "UTIL", "LEVEL", "ALLOC/MIN", "FULL IN"), rows);
+            }
+            out.println();
+            Tables.findings(out, answer.get("findings"));
+            JsonNode actions = answer.path("actions");
+            if (actions.isArray() && !actions.isEmpty()) {
+                out.println();
+                Tables.actions(out, actions);
+            }
             return exitCode(answer);
         }
 

@@ -93,7 +93,7 @@ final class MutationCommands {
 
         @Override
         int render(JsonNode answer, PrintWriter out) {
-            return printAllocation("heartbeat:", answer, out);
+            return printAllocation("heartbeat for", answer, out);
         }
     }
 
@@ -140,21 +140,39 @@ final class MutationCommands {
 
         @Override
         int render(JsonNode answer, PrintWriter out) {
-            Tables.fields(out, answer, "");
+            if (!answer.has("findings")) {
+                Tables.fields(out, answer, "");
+                return Main.OK;
+            }
+            String message = Tables.text(answer, "message");
+            if (!message.isEmpty()) {
+                out.println(message);
+            }
+            if (answer.has("sockets_visible") && !answer.path("sockets_visible").asBoolean(true)) {
+                out.println("note: the daemon cannot see every socket of the host (run it as root to see other users' processes)");
+            }
+            Tables.findings(out, answer.get("findings"));
+            JsonNode actions = answer.path("actions");
+            if (actions.isArray() && !actions.isEmpty()) {
+                out.println();
+                Tables.actions(out, actions);
+            }
             return Main.OK;
         }
     }
 
-    /** "allocated orders-db (DATABASE) port 5432, reserved, allocation ID", then the daemon's message, if any. */
+    /**
+     * The daemon's message, which says what happened ("allocated port 5432/TCP to 'orders-db' ...",
+     * "... was already EXPIRED: nothing changed"); without one, "VERB orders-db (DATABASE) port 5432, reserved, allocation ID".
+     */
     private static int printAllocation(String verb, JsonNode answer, PrintWriter out) {
-        List<JsonNode> a = Tables.allocationsIn(answer);
-        if (a.size() == 1) {
-            out.println(verb + " " + Tables.allocation(a.get(0)));
-        }
         String message = Tables.text(answer, "message");
+        List<JsonNode> a = Tables.allocationsIn(answer);
         if (!message.isEmpty()) {
             out.println(message);
-        } else if (a.size() != 1) {
+        } else if (a.size() == 1) {
+            out.println(verb + " " + Tables.allocation(a.get(0)));
+        } else {
             Tables.fields(out, answer, "");
         }
         return Main.OK;

@@ -109,14 +109,47 @@ final class Tables {
         Iterator<Map.Entry<String, JsonNode>> fields = answer.fields();
         while (fields.hasNext()) {
             JsonNode node = fields.next().getValue();
-            if (node.isArray() && node.size() > 0 && node.get(0).has("allocation_id")) {
+            if (node.isArray() && node.size() > 0 && isAllocation(node.get(0))) {
                 return list(node);
             }
         }
-        if (answer.has("allocation_id")) {
+        if (isAllocation(answer)) {
             return List.of(answer);
         }
         return List.of();
+    }
+
+    /** An allocation object, not merely something that names one (a finding has an allocation_id too). */
+    static boolean isAllocation(JsonNode node) {
+        return node.isObject() && node.has("allocation_id") && node.has("service_type") && node.has("allocated_at");
+    }
+
+    /**
+     * Reconciliation findings (of {@code health} and {@code reconcile}): what, where, whose record,
+     * which process, what would be done, and the detail; "no findings" when empty.
+     */
+    static void findings(PrintWriter out, JsonNode findings) {
+        if (findings == null || !findings.isArray() || findings.isEmpty()) {
+            out.println("no findings");
+            return;
+        }
+        List<List<String>> rows = new ArrayList<>();
+        for (JsonNode f : findings) {
+            JsonNode holder = f.get("holder");
+            String process = holder == null || holder.isNull() ? "" : text(holder, "pid") + " " + text(holder, "command");
+            rows.add(List.of(text(f, "kind"), text(f, "port") + (f.has("protocol") ? "/" + text(f, "protocol") : ""), text(f, "service_name"),
+                    process.strip(), text(f, "action") + (f.path("automatic").asBoolean(false) ? " (auto)" : ""), text(f, "detail")));
+        }
+        print(out, List.of("FINDING", "PORT", "SERVICE", "PROCESS", "ACTION", "DETAIL"), rows);
+    }
+
+    /** Actions a reconciliation applied: what, on which port and record, how it went. */
+    static void actions(PrintWriter out, JsonNode actions) {
+        List<List<String>> rows = new ArrayList<>();
+        for (JsonNode a : actions) {
+            rows.add(List.of(text(a, "action"), text(a, "result"), text(a, "port"), text(a, "allocation_id"), text(a, "detail")));
+        }
+        print(out, List.of("ACTION", "RESULT", "PORT", "ALLOCATION ID", "DETAIL"), rows);
     }
 
     /**
@@ -142,7 +175,7 @@ final class Tables {
                 }
             } else if (v.isArray() && v.size() > 0 && v.get(0).isObject()) {
                 out.println(indent + key + ":");
-                boolean isAllocations = v.get(0).has("allocation_id");
+                boolean isAllocations = isAllocation(v.get(0));
                 indented(out, indent + "  ", w -> {
                     if (isAllocations) {
                         allocations(w, list(v));
