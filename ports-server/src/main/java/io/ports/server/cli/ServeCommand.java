@@ -34,7 +34,7 @@ import java.util.concurrent.ExecutionException;
             "  ports serve",
             "  ports serve --port 8600 --data-dir /var/lib/ports",
             "  ports serve --bind 0.0.0.0 --cors-origin https://ops.example.com --rate-limit 200",
-            "", "Exit codes: 0 stopped cleanly, 1 could not start (port taken, data dir unusable), 2 bad arguments."})
+            "", "Exit codes: 1 could not start (port taken, data dir unusable), 2 bad arguments, 130/143 stopped by Ctrl-C/SIGTERM (after a clean shutdown)."})
 final class ServeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -59,6 +59,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "Requests per second per client address, with a burst of twice that; 0 turns limiting off (default: ${DEFAULT-VALUE}).")
     int rateLimit;
 
+    @Option(names = "--heartbeat-timeout", paramLabel = "DURATION", defaultValue = "30s", converter = Converters.Hold.class,
+            description = "How long an allocation may go without a heartbeat before it expires: 30s, 5m, 1h, 1s to 1 day "
+                    + "(default: ${DEFAULT-VALUE}).")
+    java.time.Duration heartbeatTimeout;
+
     @Option(names = "--lock-dir", paramLabel = "DIR",
             description = "Directory of the host-wide lock file (default: -Dports.lock.dir, $PORTS_LOCK_DIR, or /tmp/ports-locks).")
     Path lockDir;
@@ -68,6 +73,12 @@ final class ServeCommand implements Callable<Integer> {
         Path dir = dataDir != null ? dataDir : DaemonConfig.defaultDataDir();
         DaemonConfig config = DaemonConfig.defaults(dir).withBind(bind).withPort(port).withCorsOrigins(corsOrigins)
                 .withRateLimit(rateLimit, Math.max(1, 2 * rateLimit)).withLockDirectory(lockDir);
+        try {
+            config = config.withHeartbeatTimeout(heartbeatTimeout);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "invalid --heartbeat-timeout '" + heartbeatTimeout.toSeconds()
+                    + "s': expected 1s to 1 day, for example 30s or 5m");
+        }
         Daemon daemon = Daemon.start(config);
         Thread hook = new Thread(() -> {
             daemon.close();

@@ -241,13 +241,24 @@ final class Api {
 
     // ------------------------------------------------------------------------------------------ lookups
 
+    /** The last directory answer: records are immutable values, so an equal list has the same JSON. */
+    private record CachedDirectory(List<Allocation> records, byte[] json) {
+    }
+
+    private volatile CachedDirectory directoryCache = new CachedDirectory(List.of(), null);
+
     private CompletableFuture<Response> directory(Router.Request req) {
         List<Allocation> all = registry.directory();
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("success", true);
-        body.put("allocations", all);
-        body.put("count", all.size());
-        return done(Response.ok(body));
+        CachedDirectory c = directoryCache;
+        if (c.json() == null || !c.records().equals(all)) {
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("success", true);
+            body.put("allocations", all);
+            body.put("count", all.size());
+            c = new CachedDirectory(all, JsonCodec.write(body));
+            directoryCache = c;
+        }
+        return done(new Response(HttpResponseStatus.OK, Response.JSON, c.json(), Map.of(), null));
     }
 
     private CompletableFuture<Response> service(Router.Request req) {
@@ -545,8 +556,7 @@ final class Api {
             throw ApiException.badRequest("metadata", "metadata has " + n.size() + " entries: at most 64 are allowed");
         }
         Map<String, String> m = new LinkedHashMap<>();
-        for (var it = n.fields(); it.hasNext(); ) {
-            var e = it.next();
+        for (Map.Entry<String, JsonNode> e : n.properties()) {
             if (!e.getValue().isTextual()) {
                 throw ApiException.badRequest("metadata", "metadata entry '" + clip(e.getKey()) + "' must be a string, got " + kind(e.getValue()));
             }

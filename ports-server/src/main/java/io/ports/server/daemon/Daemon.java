@@ -99,7 +99,7 @@ public final class Daemon implements AutoCloseable {
         createDataDir(dir);
         tokens = Tokens.loadOrCreate(dir);
         FileRegistryStore store = FileRegistryStore.open(dir.resolve("registry"));
-        Registry.Builder rb = Registry.builder().store(store).catalog(config.catalog());
+        Registry.Builder rb = Registry.builder().store(store).catalog(config.catalog()).defaultHeartbeatTimeout(config.heartbeatTimeout());
         if (config.lockDirectory() != null) {
             rb.lockDirectory(config.lockDirectory());
         }
@@ -140,7 +140,6 @@ public final class Daemon implements AutoCloseable {
         metrics.bindHealth(monitor);
 
         Events events = new Events();
-        resources.add(events::closeAll);
         Api api = new Api(registry, monitor, workers, events);
         Dashboard dashboard = new Dashboard(registry, monitor, Clock.systemUTC(), config.historySize());
         Router router = new Router();
@@ -184,6 +183,7 @@ public final class Daemon implements AutoCloseable {
         listener = listeners.start(address, ListenerOptions.builder().gracefulTimeout(Duration.ofSeconds(2)).build(),
                 HttpHandler.initializer(shared));
         resources.add(() -> listener.stop(Duration.ofSeconds(2)).get(5, TimeUnit.SECONDS));
+        resources.add(events::closeAll); // first at close: event streams would hold the graceful stop for its whole timeout
         url = URI.create("http://" + urlHost(config.bind()) + ":" + listener.port());
 
         daemonFile = dir.resolve(DAEMON_FILE);

@@ -30,10 +30,12 @@ import java.util.regex.Pattern;
  * @param catalog            the service types; default {@link ServiceCatalog#defaults()}
  * @param lockDirectory      the host-wide lock directory of the allocator, or null for the default
  *                           ({@code -Dports.lock.dir}, {@code PORTS_LOCK_DIR}, {@code /tmp/ports-locks})
+ * @param heartbeatTimeout   how long an allocation may go without a heartbeat before it expires (1 s to 1 day)
  */
 public record DaemonConfig(InetAddress bind, int port, Path dataDir, List<String> corsOrigins, int rateLimit, int burst,
                            int maxRequestBytes, Duration idleTimeout, Duration requestTimeout, int workers, Duration healthInterval,
-                           Duration historyInterval, int historySize, ServiceCatalog catalog, Path lockDirectory) {
+                           Duration historyInterval, int historySize, ServiceCatalog catalog, Path lockDirectory,
+                           Duration heartbeatTimeout) {
     /** Default TCP port. */
     public static final int DEFAULT_PORT = 8500;
     /** Default requests per second per client. */
@@ -73,12 +75,17 @@ public record DaemonConfig(InetAddress bind, int port, Path dataDir, List<String
             throw new IllegalArgumentException("history size " + historySize + " is out of range: expected 2-100000");
         }
         catalog = catalog == null ? ServiceCatalog.defaults() : catalog;
+        positive(heartbeatTimeout, "heartbeat timeout");
+        if (heartbeatTimeout.compareTo(Duration.ofSeconds(1)) < 0 || heartbeatTimeout.compareTo(Duration.ofDays(1)) > 0) {
+            throw new IllegalArgumentException("heartbeat timeout " + heartbeatTimeout + " is out of range: expected 1s to 1 day");
+        }
     }
 
     /** The defaults: 127.0.0.1:8500, the given data dir, CORS off, 50 requests/s with a burst of 100. */
     public static DaemonConfig defaults(Path dataDir) {
         return new DaemonConfig(InetAddress.getLoopbackAddress(), DEFAULT_PORT, dataDir, List.of(), DEFAULT_RATE_LIMIT, 2 * DEFAULT_RATE_LIMIT,
-                64 * 1024, Duration.ofSeconds(60), Duration.ofSeconds(10), 8, Duration.ofSeconds(10), Duration.ofSeconds(10), 360, null, null);
+                64 * 1024, Duration.ofSeconds(60), Duration.ofSeconds(10), 8, Duration.ofSeconds(10), Duration.ofSeconds(10), 360, null, null,
+                Duration.ofSeconds(30));
     }
 
     /** {@code PORTS_DATA_DIR}, else {@code ~/.ports}. */
@@ -112,47 +119,52 @@ public record DaemonConfig(InetAddress bind, int port, Path dataDir, List<String
 
     public DaemonConfig withBind(InetAddress a) {
         return new DaemonConfig(a, port, dataDir, corsOrigins, rateLimit, burst, maxRequestBytes, idleTimeout, requestTimeout, workers,
-                healthInterval, historyInterval, historySize, catalog, lockDirectory);
+                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout);
     }
 
     public DaemonConfig withPort(int p) {
         return new DaemonConfig(bind, p, dataDir, corsOrigins, rateLimit, burst, maxRequestBytes, idleTimeout, requestTimeout, workers,
-                healthInterval, historyInterval, historySize, catalog, lockDirectory);
+                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout);
     }
 
     public DaemonConfig withCorsOrigins(List<String> origins) {
         return new DaemonConfig(bind, port, dataDir, origins, rateLimit, burst, maxRequestBytes, idleTimeout, requestTimeout, workers,
-                healthInterval, historyInterval, historySize, catalog, lockDirectory);
+                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout);
     }
 
     /** {@code perSecond} requests per second per client with a burst of {@code burst}; 0 turns limiting off. */
     public DaemonConfig withRateLimit(int perSecond, int burstSize) {
         return new DaemonConfig(bind, port, dataDir, corsOrigins, perSecond, burstSize, maxRequestBytes, idleTimeout, requestTimeout, workers,
-                healthInterval, historyInterval, historySize, catalog, lockDirectory);
+                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout);
     }
 
     public DaemonConfig withMaxRequestBytes(int bytes) {
         return new DaemonConfig(bind, port, dataDir, corsOrigins, rateLimit, burst, bytes, idleTimeout, requestTimeout, workers,
-                healthInterval, historyInterval, historySize, catalog, lockDirectory);
+                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout);
     }
 
     public DaemonConfig withTimeouts(Duration idle, Duration request) {
         return new DaemonConfig(bind, port, dataDir, corsOrigins, rateLimit, burst, maxRequestBytes, idle, request, workers,
-                healthInterval, historyInterval, historySize, catalog, lockDirectory);
+                healthInterval, historyInterval, historySize, catalog, lockDirectory, heartbeatTimeout);
     }
 
     public DaemonConfig withIntervals(Duration health, Duration history) {
         return new DaemonConfig(bind, port, dataDir, corsOrigins, rateLimit, burst, maxRequestBytes, idleTimeout, requestTimeout, workers,
-                health, history, historySize, catalog, lockDirectory);
+                health, history, historySize, catalog, lockDirectory, heartbeatTimeout);
     }
 
     public DaemonConfig withCatalog(ServiceCatalog c) {
         return new DaemonConfig(bind, port, dataDir, corsOrigins, rateLimit, burst, maxRequestBytes, idleTimeout, requestTimeout, workers,
-                healthInterval, historyInterval, historySize, c, lockDirectory);
+                healthInterval, historyInterval, historySize, c, lockDirectory, heartbeatTimeout);
     }
 
     public DaemonConfig withLockDirectory(Path dir) {
         return new DaemonConfig(bind, port, dataDir, corsOrigins, rateLimit, burst, maxRequestBytes, idleTimeout, requestTimeout, workers,
-                healthInterval, historyInterval, historySize, catalog, dir);
+                healthInterval, historyInterval, historySize, catalog, dir, heartbeatTimeout);
+    }
+
+    public DaemonConfig withHeartbeatTimeout(Duration timeout) {
+        return new DaemonConfig(bind, port, dataDir, corsOrigins, rateLimit, burst, maxRequestBytes, idleTimeout, requestTimeout, workers,
+                healthInterval, historyInterval, historySize, catalog, lockDirectory, timeout);
     }
 }

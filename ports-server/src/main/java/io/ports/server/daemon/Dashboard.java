@@ -111,12 +111,13 @@ final class Dashboard {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("at", JsonCodec.format(clock.instant()));
         Map<String, Integer> used = new LinkedHashMap<>();
-        for (Map.Entry<PortRange, List<String>> e : ranges().entrySet()) {
-            used.put(e.getKey().toString(), 0);
+        var ranges = ranges().keySet();
+        for (PortRange r : ranges) {
+            used.put(r.toString(), 0);
         }
         for (Allocation a : registry.directory()) {
             if (a.status().isLive()) {
-                for (PortRange r : ranges().keySet()) {
+                for (PortRange r : ranges) {
                     if (r.contains(a.port())) {
                         used.merge(r.toString(), 1, Integer::sum);
                     }

@@ -78,6 +78,7 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private RequestTimer timer;
     private ChannelHandlerContext ctx;
     private boolean busy;
+    private boolean paused;
     private boolean streaming;
     private final ArrayDeque<FullHttpRequest> queued = new ArrayDeque<>();
 
@@ -117,7 +118,6 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private void serve(FullHttpRequest req) {
         busy = true;
-        ctx.channel().config().setAutoRead(false);
         long t0 = System.nanoTime();
         String client = clientAddress();
         String path = "/";
@@ -156,7 +156,13 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             req.content().readBytes(body);
             Router.Request request = new Router.Request(method, path, m.params(), qs.parameters(), body, client, kind);
             Exchange ex = new Exchange(method, path, route, mutating, keepAlive, req.protocolVersion(), origin, client, kind, t0);
-            m.route().endpoint().handle(request).whenComplete((resp, err) -> {
+            var pending = m.route().endpoint().handle(request);
+            if (!pending.isDone()) {
+                // answered later, on a worker: read nothing more from this client until then (in-order pipelining, backpressure)
+                paused = true;
+                ctx.channel().config().setAutoRead(false);
+            }
+            pending.whenComplete((resp, err) -> {
                 Response r = err == null ? resp : failure(Api.unwrap(err));
                 if (ctx.executor().inEventLoop()) {
                     respond(ex, r);
@@ -215,6 +221,9 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     private void authorize(boolean mutating, Tokens.Kind kind) {
+        if (!mutating && shared.config().openReads()) {
+            return; // reads on loopback are open: the header, whatever it holds, is not looked at
+        }
         if (kind == Tokens.Kind.INVALID) {
             throw new ApiException(HttpResponseStatus.UNAUTHORIZED, "invalid_token", "the bearer token is not one of this daemon's: send "
                     + "'Authorization: Bearer <token>' with the token from admin.token (or read.token for reads) in its data dir", null,
@@ -262,8 +271,9 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         int code = r.status().code();
         boolean keepAlive = ex.keepAlive() && code != 408 && code != 413 && code != 500;
         if (Response.EVENT_STREAM.equals(r.contentType())) {
-            startStream(ex, r);
-            finished(ex, r);
+            if (startStream(ex, r)) {
+                finished(ex, r);
+            }
             return;
         }
         boolean head = ex.method().equals(HttpMethod.HEAD);
@@ -299,14 +309,15 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
     }
 
-    private void startStream(Exchange ex, Response r) {
+    /** @return false when the stream was refused (the refusal is answered and finished already) */
+    private boolean startStream(Exchange ex, Response r) {
         HttpResponse head = new DefaultHttpResponse(ex.version(), HttpResponseStatus.OK);
         headers(head.headers(), ex, r);
         HttpUtil.setTransferEncodingChunked(head, true);
         if (!shared.events().add(ctx.channel())) {
             respond(ex, Response.error(new ApiException(HttpResponseStatus.SERVICE_UNAVAILABLE, "too_many_streams",
                     "at most " + Events.MAX_STREAMS + " event streams may be open at once: close one, or poll instead", null)));
-            return;
+            return false;
         }
         streaming = true;
         ctx.pipeline().remove("idle");
@@ -315,6 +326,7 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         ctx.writeAndFlush(new io.netty.handler.codec.http.DefaultHttpContent(Unpooled.copiedBuffer(": connected\nretry: 2000\n\n",
                 java.nio.charset.StandardCharsets.UTF_8)));
         ctx.channel().config().setAutoRead(true);
+        return true;
     }
 
     private void finished(Exchange ex, Response r) {
@@ -331,7 +343,8 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         FullHttpRequest next = queued.poll();
         if (next != null) {
             serve(next);
-        } else {
+        } else if (paused) {
+            paused = false;
             ctx.channel().config().setAutoRead(true);
         }
     }

@@ -278,6 +278,35 @@ class DaemonApiTest {
         }
     }
 
+    @Test
+    void events_streamEachChange_asServerSentEvents() throws Exception {
+        java.util.concurrent.BlockingQueue<String> lines = new java.util.concurrent.LinkedBlockingQueue<>();
+        var req = java.net.http.HttpRequest.newBuilder(d.uri("/ports/events")).GET().build();
+        var stream = d.http.sendAsync(req, java.net.http.HttpResponse.BodyHandlers.ofLines());
+        var resp = stream.get(20, java.util.concurrent.TimeUnit.SECONDS);
+        try {
+            assertEquals(200, resp.statusCode());
+            assertTrue(resp.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream"), resp.headers().map().toString());
+            Thread reader = new Thread(() -> resp.body().forEach(lines::add), "sse-reader");
+            reader.setDaemon(true);
+            reader.start();
+            JsonNode a = d.allocate("streamed", "web");
+            String data = null;
+            long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+            while (data == null && System.nanoTime() < end) {
+                String l = lines.poll(500, java.util.concurrent.TimeUnit.MILLISECONDS);
+                if (l != null && l.startsWith("data: ") && l.contains("\"kind\":\"allocate\"") && l.contains("streamed")) {
+                    data = l;
+                }
+            }
+            assertNotNull(data, "an allocate event within 20 s: " + lines);
+            assertTrue(data.contains("\"port\":" + a.get("port").asInt()), data);
+            d.admin("/ports/release", "{\"allocation_id\":\"" + a.get("allocation_id").asText() + "\"}");
+        } finally {
+            resp.body().close();
+        }
+    }
+
     private static boolean hasFinding(JsonNode body, String kind, int port) {
         for (JsonNode f : body.get("findings")) {
             if (f.get("kind").asText().equals(kind) && f.get("port").asInt() == port) {

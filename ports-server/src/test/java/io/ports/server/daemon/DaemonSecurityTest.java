@@ -52,6 +52,7 @@ class DaemonSecurityTest {
             // reads are open on loopback, with or without a token
             assertEquals(200, d.get("/ports/directory").status());
             assertEquals(200, d.get("/ports/directory", d.daemon.readToken()).status());
+            assertEquals(200, d.get("/ports/directory", "some-other-daemons-token").status(), "open reads do not look at the token");
         }
     }
 
@@ -184,6 +185,43 @@ class DaemonSecurityTest {
             String slow = raw(d, "GET /ports/stats HTTP/1.1\r\nHost: loc", 15);
             assertTrue(slow.contains(" 408 ") && slow.contains("request_timeout"), slow);
             assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(14), "answered by the request timer, not the read limit");
+        }
+    }
+
+    @Test
+    void idleKeepAliveConnection_isClosedAfterTheIdleTimeout() throws Exception {
+        try (TestDaemon d = new TestDaemon(c -> c.withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(10)));
+             Socket s = new Socket("127.0.0.1", d.daemon.port())) {
+            s.setSoTimeout(15_000);
+            s.getOutputStream().write(("GET /ports/stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            InputStream in = s.getInputStream();
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            long t0 = System.nanoTime();
+            byte[] buf = new byte[4096];
+            for (int n; (n = in.read(buf)) > 0; ) { // the answer, then end of stream when the daemon closes the idle connection
+                got.write(buf, 0, n);
+            }
+            long took = System.nanoTime() - t0;
+            assertTrue(got.toString(StandardCharsets.ISO_8859_1).startsWith("HTTP/1.1 200"), got.toString(StandardCharsets.ISO_8859_1));
+            assertTrue(took < TimeUnit.SECONDS.toNanos(14), "closed by the 1 s idle timeout, not the test's read limit");
+        }
+    }
+
+    @Test
+    void pipelinedRequests_areAnsweredInOrder_aWriteBeforeTheReadThatFollowsIt() throws Exception {
+        try (TestDaemon d = new TestDaemon()) {
+            String body = "{\"service_name\":\"piped\",\"service_type\":\"web\"}";
+            String host = "Host: 127.0.0.1:" + d.daemon.port() + "\r\n";
+            String two = "POST /ports/allocate HTTP/1.1\r\n" + host + "Authorization: Bearer " + d.daemon.adminToken()
+                    + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body
+                    + "GET /ports/service/piped HTTP/1.1\r\n" + host + "\r\n"
+                    + "GET /ports/stats HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n";
+            String resp = raw(d, two, 15);
+            int created = resp.indexOf("HTTP/1.1 201");
+            int found = resp.indexOf("HTTP/1.1 200", created);
+            int stats = resp.indexOf("HTTP/1.1 200", found + 1);
+            assertTrue(created >= 0 && found > created && stats > found, "three answers in request order: " + resp);
+            assertTrue(resp.substring(found, stats).contains("\"service_name\":\"piped\""), "the read sees the write before it: " + resp);
         }
     }
 
