@@ -82,4 +82,28 @@ final class Converters {
             return Converters.convert(value, v -> PortRequest.builder(v, ServiceType.CUSTOM).build().service());
         }
     }
+
+    /** A service type name as {@link ServiceType} accepts it (whether the daemon knows the type is its to say). */
+    static final class TypeName implements ITypeConverter<String> {
+        @Override
+        public String convert(String value) {
+            return Converters.convert(value, v -> ServiceType.tcp(v, 0, ServiceType.DYNAMIC_RANGE, "").name());
+        }
+    }
+
+    /** An allocation id: 1-128 letters, digits, '.', '_', ':' or '-' (the registry's are UUIDs). */
+    static final class AllocationId implements ITypeConverter<String> {
+        private static final java.util.regex.Pattern ID = java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+
+        @Override
+        public String convert(String value) {
+            return Converters.convert(value, v -> {
+                if (!ID.matcher(v).matches()) {
+                    throw new IllegalArgumentException("invalid allocation id '" + v
+                            + "': expected 1-128 letters, digits, '.', '_', ':' or '-', as 'ports list' shows it (a UUID)");
+                }
+                return v;
+            });
+        }
+    }
 }

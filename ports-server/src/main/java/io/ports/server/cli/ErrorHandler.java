@@ -16,8 +16,9 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Turns every failure into one line on stderr: bad arguments exit {@link Main#USAGE}, anything else
- * {@link Main#FAILURE}. No stack traces: {@code -vv} logs them at DEBUG.
+ * Turns every failure into one line on stderr: bad arguments exit {@link Main#USAGE}, a failed call to
+ * the daemon the exit code of its {@link DaemonException}, anything else {@link Main#FAILURE}. No stack
+ * traces: {@code -vv} logs them at DEBUG.
  */
 final class ErrorHandler implements IParameterExceptionHandler, IExecutionExceptionHandler {
     private static final Logger log = LoggerFactory.getLogger(ErrorHandler.class);
@@ -41,7 +42,7 @@ final class ErrorHandler implements IParameterExceptionHandler, IExecutionExcept
             msg = "unexpected error: " + ex + " (run with -vv for details)";
         }
         print(cl.getErr(), "ports: " + oneLine(msg));
-        return Main.FAILURE;
+        return ex instanceof DaemonException ? ((DaemonException) ex).exitCode() : Main.FAILURE;
     }
 
     private static String usageMessage(ParameterException ex) {

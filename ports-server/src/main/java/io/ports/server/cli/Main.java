@@ -7,8 +7,11 @@ import java.io.PrintWriter;
 /**
  * Entry point of the {@code ports} command line.
  *
- * <p>Exit codes: {@value #OK} success (for {@code check}: every port free), {@value #FAILURE} a failure
- * or, for {@code check}, a port that is not free, {@value #USAGE} a bad argument.
+ * <p>Exit codes: {@value #OK} success (for {@code check}: every port free; for {@code health}: UP),
+ * {@value #FAILURE} a failure, something not found, or, for {@code check}, a port that is not free,
+ * {@value #USAGE} a bad argument (rejected here or by the daemon), {@value #UNREACHABLE} the daemon
+ * cannot be reached, {@value #AUTH} the daemon refused the token, {@value #UNAVAILABLE} the daemon
+ * cannot serve the request now (rate limited, or the range is exhausted). The table is in docs/CLI.md.
  */
 public final class Main {
     /** Success. */
@@ -17,6 +20,12 @@ public final class Main {
     public static final int FAILURE = 1;
     /** Bad arguments: unknown option or command, missing or invalid value. */
     public static final int USAGE = 2;
+    /** The daemon cannot be reached: nothing listens at its URL, or it did not answer in time. */
+    public static final int UNREACHABLE = 3;
+    /** The daemon refused the token: none or an unknown one (401), or a read-only one for a change (403). */
+    public static final int AUTH = 4;
+    /** The daemon cannot serve it now: rate limited (429) or the range exhausted (503); try again later or elsewhere. */
+    public static final int UNAVAILABLE = 5;
 
     private Main() {
     }

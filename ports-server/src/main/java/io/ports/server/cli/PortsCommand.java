@@ -17,12 +17,22 @@ import java.util.concurrent.Callable;
         scope = ScopeType.INHERIT,
         versionProvider = VersionProvider.class,
         usageHelpAutoWidth = true,
-        description = "Reserves ports host-wide for database nodes and tells who holds a port.",
-        subcommands = {ServeCommand.class, MigrateCommand.class, ReserveCommand.class, CheckCommand.class, ScanCommand.class, CommandLine.HelpCommand.class},
-        footer = {"", "Exit codes: 0 success, 1 failure (check: a port is not free), 2 bad arguments."})
+        description = {"Reserves ports host-wide for database nodes and tells who holds a port.",
+            "serve runs the registry daemon and migrate copies its store; reserve, check and scan work on this host alone; the other commands ask the daemon."},
+        subcommands = {ServeCommand.class, MigrateCommand.class, ReserveCommand.class, CheckCommand.class, ScanCommand.class,
+            LookupCommands.ListCommand.class, LookupCommands.OverviewCommand.class, LookupCommands.ServiceCommand.class,
+            LookupCommands.PortCommand.class, LookupCommands.TypeCommand.class, LookupCommands.StatsCommand.class,
+            LookupCommands.HealthCommand.class, LookupCommands.RangesCommand.class,
+            MutationCommands.AllocateCommand.class, MutationCommands.ReleaseCommand.class, MutationCommands.HeartbeatCommand.class,
+            MutationCommands.CleanupCommand.class, MutationCommands.ReconcileCommand.class,
+            CompletionCommand.class, CommandLine.HelpCommand.class},
+        footer = {"", "Exit codes: 0 ok; 1 failed or not found (check: a port not free; health: not UP);",
+            "2 bad arguments; 3 daemon unreachable; 4 token refused; 5 rate limited or range exhausted.",
+            "Details in docs/CLI.md."})
 final class PortsCommand implements Callable<Integer> {
     /** The names of the commands, for messages. */
-    static final String COMMANDS = "serve, migrate, reserve, check, scan, help";
+    static final String COMMANDS = "serve, migrate, reserve, check, scan, list, overview, service, port, type, stats, health, ranges, "
+            + "allocate, release, heartbeat, cleanup, reconcile, completion, help";
 
     @Spec
     CommandSpec spec;
