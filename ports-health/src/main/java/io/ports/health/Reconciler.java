@@ -64,6 +64,7 @@ public final class Reconciler {
     private final String localHost;
     private final List<PortRange> managedRanges;
     private final Optional<PortRange> ephemeral;
+    private final java.util.function.Predicate<PortKey> exempt;
     private volatile boolean warnedUnavailable;
 
     private Reconciler(Builder b) {
@@ -75,6 +76,7 @@ public final class Reconciler {
         this.managedRanges = merge(b.managedRanges != null ? b.managedRanges
                 : registry.catalog().types().stream().map(ServiceType::range).toList());
         this.ephemeral = ProcFs.ephemeralRange();
+        this.exempt = b.exempt;
     }
 
     public static Builder builder(Registry registry) {
@@ -228,7 +230,7 @@ public final class Reconciler {
             if (key.protocol() == Protocol.UDP && ephemeral.map(r -> r.contains(key.port())).orElse(false)) {
                 continue;
             }
-            if (registry.byPort(key.port(), key.protocol()).isPresent()) {
+            if (registry.byPort(key.port(), key.protocol()).isPresent() || exempt.test(key)) {
                 continue;
             }
             List<ProcessInfo> observed = SocketSnapshot.owners(e.getValue());
@@ -346,6 +348,7 @@ public final class Reconciler {
         private Clock clock = Clock.systemUTC();
         private String localHost;
         private List<PortRange> managedRanges;
+        private java.util.function.Predicate<PortKey> exempt = k -> false;
 
         private Builder(Registry registry) {
             this.registry = Objects.requireNonNull(registry, "registry");
@@ -388,6 +391,16 @@ public final class Reconciler {
         /** Ranges to look for squatters in; default every range of the registry's catalog. Empty turns squatter detection off. */
         public Builder managedRanges(Collection<PortRange> ranges) {
             this.managedRanges = List.copyOf(ranges);
+            return this;
+        }
+
+        /**
+         * Listeners that are never squatters although no record names them: the caller's own sockets that it holds outside
+         * the registry on purpose (the registry daemon's HTTP port when it lies in a managed range). Asked in every round,
+         * so it may name a port bound after the reconciler was built. Default: none.
+         */
+        public Builder exempt(java.util.function.Predicate<PortKey> exempt) {
+            this.exempt = Objects.requireNonNull(exempt, "exempt");
             return this;
         }
 

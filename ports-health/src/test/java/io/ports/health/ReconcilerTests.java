@@ -23,6 +23,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -190,6 +191,21 @@ class ReconcilerTests {
         assertEquals(List.of(), on(r, outside));
         assertTrue(r.actions().isEmpty());
         assertTrue(squatter.isAlive());
+    }
+
+    @Test
+    void exemptListener_isNoSquatter_andTheExemptionIsAskedEachRound() throws Exception {
+        Children.Child own = children.start();
+        int port = Children.freePort(MANAGED, Set.of());
+        own.listenTcp(port);
+        java.util.concurrent.atomic.AtomicInteger exemptPort = new java.util.concurrent.atomic.AtomicInteger();
+        Reconciler r = Reconciler.builder(registry).clock(clock).reservedGrace(GRACE)
+                .exempt(k -> k.protocol() == Protocol.TCP && k.port() == exemptPort.get()).build();
+
+        assertEquals(Finding.Kind.SQUATTER, on(r.reconcile(false), port).get(0).kind(), "not exempt yet");
+        exemptPort.set(port); // as the daemon does once its listener is bound
+        assertEquals(List.of(), on(r.reconcile(false), port));
+        assertThrows(NullPointerException.class, () -> Reconciler.builder(registry).exempt(null));
     }
 
     @Test

@@ -7,11 +7,13 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.ports.core.EventLoops;
 import io.ports.core.PortsException;
+import io.ports.core.Protocol;
 import io.ports.core.registry.FileRegistryStore;
 import io.ports.core.registry.RegistryStore;
 import io.ports.core.registry.RegistryStores;
 import io.ports.core.registry.Registry;
 import io.ports.health.HealthMonitor;
+import io.ports.health.Reconciler;
 import io.ports.health.metrics.PortsMetrics;
 import io.ports.listener.Listener;
 import io.ports.listener.ListenerManager;
@@ -71,7 +73,7 @@ public final class Daemon implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CompletableFuture<Void> closedFuture = new CompletableFuture<>();
     private Tokens tokens;
-    private Listener listener;
+    private volatile Listener listener;
     private URI url;
     private String storeDescription;
     private Path daemonFile;
@@ -133,8 +135,11 @@ public final class Daemon implements AutoCloseable {
             }
         });
 
+        // the daemon's own HTTP port is no squatter, even when --port puts it inside a managed range
+        Reconciler reconciler = Reconciler.builder(registry)
+                .exempt(k -> k.protocol() == Protocol.TCP && listener != null && k.port() == listener.port()).build();
         HealthMonitor monitor = HealthMonitor.builder(registry, loops).interval(config.healthInterval()).initialDelay(Duration.ofMillis(200))
-                .executor(workers).expireOverdue(true).build();
+                .executor(workers).expireOverdue(true).reconciler(reconciler).build();
         resources.add(monitor);
         PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         resources.add(prometheus::close);

@@ -147,7 +147,8 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 respond(new Exchange(method, path, "preflight", false, keepAlive, req.protocolVersion(), origin, client, kind, t0), preflight(origin, path));
                 return;
             }
-            Router.Match m = shared.router().match(method, path);
+            // routed on the raw path: a name with '/' (team/web, sent as team%2Fweb) stays one segment; Router decodes each
+            Router.Match m = shared.router().match(method, qs.rawPath());
             route = m.route().template();
             mutating = m.route().mutating();
             kind = shared.tokens().classify(req.headers().get(HttpHeaderNames.AUTHORIZATION));

@@ -60,6 +60,11 @@ class DaemonApiTest {
         assertTrue(ids(dir.get("allocations")).contains(id), dir.toString());
         JsonNode svc = d.get("/ports/service/orders-db").json();
         assertEquals(id, svc.get("allocations").get(0).get("allocation_id").asText());
+        // a name with '/' and ':' (allowed) is one path segment when encoded
+        String slashed = d.allocate("team/web:1", "web").get("allocation_id").asText();
+        TestDaemon.Reply bySlashedName = d.get("/ports/service/team%2Fweb%3A1");
+        assertEquals(200, bySlashedName.status(), bySlashedName.body());
+        assertEquals(slashed, bySlashedName.json().get("allocations").get(0).get("allocation_id").asText());
         JsonNode byPort = d.get("/ports/port/" + port).json();
         assertEquals(id, byPort.get("allocation").get("allocation_id").asText());
         JsonNode byType = d.get("/ports/type/db").json();
