@@ -50,8 +50,11 @@ import java.util.zip.CRC32C;
  * A frame cut short by a crash (the last one of the journal, or zeros the file system left at its end)
  * was never acknowledged: it is dropped, with a warning, and the journal truncated before it. A bad
  * frame anywhere else is corruption: opening fails with the file and byte position, and nothing is
- * rewritten. After {@value #DEFAULT_COMPACT_EVERY} journal records the writer compacts: a new snapshot,
- * then a new journal, then the old journal is deleted; a crash at any step leaves a consistent pair.
+ * rewritten. After {@value #DEFAULT_COMPACT_EVERY} journal records, or twice as many as the store holds
+ * records when that is more, the writer compacts: a new snapshot, then a new journal, then the old journal
+ * is deleted; a crash at any step leaves a consistent pair. Scaling with the records held keeps the cost of
+ * compaction per write constant: a snapshot of N records is written once per 2N changes at most, so a
+ * large registry under heavy churn does not stall its writes on a snapshot every few seconds.
  */
 public final class FileRegistryStore implements RegistryStore {
     private static final Logger log = LoggerFactory.getLogger(FileRegistryStore.class);
@@ -65,6 +68,7 @@ public final class FileRegistryStore implements RegistryStore {
 
     private final Path dir;
     private final int compactEvery;
+    private final boolean adaptive;
     private final FileChannel lockChannel;
     private final FileLock lock;
     private final Map<String, Allocation> state = new LinkedHashMap<>(); // the writer thread's view
@@ -81,9 +85,10 @@ public final class FileRegistryStore implements RegistryStore {
 
     private static final Pending STOP = new Pending(List.of(), new CompletableFuture<>());
 
-    private FileRegistryStore(Path dir, int compactEvery) {
+    private FileRegistryStore(Path dir, int compactEvery, boolean adaptive) {
         this.dir = dir;
         this.compactEvery = compactEvery;
+        this.adaptive = adaptive;
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
@@ -123,17 +128,20 @@ public final class FileRegistryStore implements RegistryStore {
         this.writer.start();
     }
 
-    /** Opens (creating if needed) the store in {@code dir}. */
+    /**
+     * Opens (creating if needed) the store in {@code dir}, compacting after {@value #DEFAULT_COMPACT_EVERY} journal
+     * records or twice the records held, whichever is more.
+     */
     public static FileRegistryStore open(Path dir) {
-        return open(dir, DEFAULT_COMPACT_EVERY);
+        return new FileRegistryStore(dir.toAbsolutePath().normalize(), DEFAULT_COMPACT_EVERY, true);
     }
 
-    /** Opens the store, compacting after {@code compactEvery} journal records. */
+    /** Opens the store, compacting after exactly {@code compactEvery} journal records. */
     public static FileRegistryStore open(Path dir, int compactEvery) {
         if (compactEvery < 1) {
             throw new IllegalArgumentException("compactEvery " + compactEvery + " must be at least 1");
         }
-        return new FileRegistryStore(dir.toAbsolutePath().normalize(), compactEvery);
+        return new FileRegistryStore(dir.toAbsolutePath().normalize(), compactEvery, false);
     }
 
     public Path directory() {
@@ -238,14 +246,16 @@ public final class FileRegistryStore implements RegistryStore {
             batch.forEach(p -> p.done().completeExceptionally(failure));
             return;
         }
+        int held;
         synchronized (this) {
             for (Pending p : batch) {
                 apply(state, p.changes());
             }
+            held = state.size();
         }
         journalRecords += records;
         batch.forEach(p -> p.done().complete(null));
-        if (journalRecords >= compactEvery) {
+        if (journalRecords >= (adaptive ? Math.max(compactEvery, 2L * held) : compactEvery)) {
             try {
                 compact();
             } catch (IOException | RuntimeException e) {

@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -79,6 +80,37 @@ class FileRegistryStoreTest {
             for (int i = 1; i < 95; i += 2) {
                 assertEquals(StoreWriterMain.record(i), m.get("rec-" + i));
             }
+        }
+    }
+
+    @Test
+    void defaultCompaction_waitsForTwiceTheRecordsHeld_whenThatIsMoreThanTheMinimum() throws Exception {
+        try (FileRegistryStore s = FileRegistryStore.open(dir)) {
+            // 6,000 records held: compaction after 12,000 journal records, not after the minimum of 10,000
+            for (int chunk = 0; chunk < 6; chunk++) {
+                List<RegistryStore.Change> puts = new ArrayList<>();
+                for (int i = 0; i < 1000; i++) {
+                    puts.add(RegistryStore.Change.put(StoreWriterMain.record(chunk * 1000 + i)));
+                }
+                s.write(puts);
+            }
+            for (int round = 0; round < 5; round++) { // 5,000 updates: 11,000 journal records
+                List<RegistryStore.Change> again = new ArrayList<>();
+                for (int i = round * 1000; i < round * 1000 + 1000; i++) {
+                    again.add(RegistryStore.Change.put(StoreWriterMain.record(i)));
+                }
+                s.write(again);
+            }
+            assertFalse(Files.exists(dir.resolve("snapshot.dat")), "compacted before twice the records held");
+            List<RegistryStore.Change> last = new ArrayList<>();
+            for (int i = 0; i < 1000; i++) { // 12,000
+                last.add(RegistryStore.Change.put(StoreWriterMain.record(i)));
+            }
+            s.write(last);
+        } // the writer compacts after acknowledging a batch; close waits for it
+        assertTrue(Files.exists(dir.resolve("snapshot.dat")), "not compacted at twice the records held");
+        try (FileRegistryStore s = FileRegistryStore.open(dir)) {
+            assertEquals(6000, asMap(s).size());
         }
     }
 
