@@ -38,6 +38,9 @@ public final class Jvm implements AutoCloseable {
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xshare:auto");
         cmd.add("-XX:TieredStopAtLevel=1");
+        // a child that records JFR events (ThreadStarts) keeps its repository under the module's target/, not in /tmp,
+        // where JFR would leave an empty directory per JVM
+        cmd.add("-XX:FlightRecorderOptions=repository=" + Path.of("target", "jfr").toAbsolutePath());
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(main.getName());
