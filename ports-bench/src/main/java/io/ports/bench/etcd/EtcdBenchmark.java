@@ -1,10 +1,9 @@
 package io.ports.bench.etcd;
 
+import io.ports.bench.registry.RegistryBenchmark;
 import io.ports.core.PortRange;
 import io.ports.core.ServiceCatalog;
 import io.ports.core.ServiceType;
-import io.ports.core.registry.Allocation;
-import io.ports.core.registry.AllocationRequest;
 import io.ports.core.registry.FileRegistryStore;
 import io.ports.core.registry.Registry;
 import io.ports.core.registry.RegistryStore;
@@ -112,9 +111,7 @@ public class EtcdBenchmark {
     }
 
     private static int allocateRelease(Store s) {
-        Allocation a = s.registry.allocate(AllocationRequest.builder("svc-" + Thread.currentThread().getId(), "bench").build());
-        s.registry.release(a.id());
-        return a.port();
+        return RegistryBenchmark.allocateRelease(s.registry);
     }
 
     @Benchmark

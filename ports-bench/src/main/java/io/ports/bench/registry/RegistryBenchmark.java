@@ -111,8 +111,13 @@ public class RegistryBenchmark {
     }
 
     private static int allocateRelease(Durable d) {
-        Allocation a = d.registry.allocate(AllocationRequest.builder("svc-" + Thread.currentThread().getId(), "bench").build());
-        d.registry.release(a.id());
+        return allocateRelease(d.registry);
+    }
+
+    /** One durable allocate+release pair of type {@code bench}, as every store's benchmark measures it; returns the port. */
+    public static int allocateRelease(Registry registry) {
+        Allocation a = registry.allocate(AllocationRequest.builder("svc-" + Thread.currentThread().getId(), "bench").build());
+        registry.release(a.id());
         return a.port();
     }
 

@@ -1,6 +1,7 @@
 package io.ports.server.cli;
 
-import io.ports.core.BindProbe;
+import io.ports.server.testsupport.TestPorts;
+import io.ports.core.testsupport.PeerRuns;
 import io.ports.core.PortRange;
 
 import java.io.IOException;
@@ -8,10 +9,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.stream.Stream;
 
 /** Runs the command line in this JVM with captured output, and finds ports for tests. */
 final class Cli {
@@ -46,18 +44,7 @@ final class Cli {
      * (below the usual ephemeral range, so that outgoing connections rarely land there).
      */
     static PortRange freeRange(int size) {
-        BindProbe probe = BindProbe.wildcard();
-        for (int attempt = 0; attempt < 200; attempt++) {
-            int start = 20000 + ThreadLocalRandom.current().nextInt(10000 - size);
-            boolean allFree = true;
-            for (int p = start; p < start + size && allFree; p++) {
-                allFree = probe.isFree(p);
-            }
-            if (allFree) {
-                return PortRange.of(start, start + size - 1);
-            }
-        }
-        throw new IllegalStateException("no " + size + " consecutive free ports found in 20000-29999 after 200 attempts");
+        return TestPorts.freeRanges(size)[0];
     }
 
     static Path tempDir(String prefix) throws IOException {
@@ -66,19 +53,6 @@ final class Cli {
 
     /** Deletes a directory tree; quietly, as cleanup must not hide a test's own failure. */
     static void deleteTree(Path dir) {
-        if (dir == null || !Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException e) {
-                    // best effort
-                }
-            });
-        } catch (IOException e) {
-            // best effort
-        }
+        PeerRuns.deleteTree(dir);
     }
 }

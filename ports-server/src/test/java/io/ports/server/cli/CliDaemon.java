@@ -1,6 +1,6 @@
 package io.ports.server.cli;
 
-import io.ports.core.BindProbe;
+import io.ports.server.testsupport.TestPorts;
 import io.ports.core.PortRange;
 import io.ports.core.ServiceCatalog;
 import io.ports.core.ServiceType;
@@ -10,7 +10,6 @@ import io.ports.server.daemon.DaemonConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.UnaryOperator;
 
 /**
@@ -32,7 +31,7 @@ final class CliDaemon implements AutoCloseable {
     CliDaemon(UnaryOperator<DaemonConfig> tweak) throws IOException {
         root = Cli.tempDir("ports-cli-daemon");
         dataDir = root.resolve("data");
-        PortRange[] r = freeRanges(10, 10, 1);
+        PortRange[] r = TestPorts.freeRanges(10, 10, 1);
         dbRange = r[0];
         webRange = r[1];
         tinyRange = r[2];
@@ -86,29 +85,4 @@ final class CliDaemon implements AutoCloseable {
         }
     }
 
-    /** Ranges of the given sizes, 5 ports apart, each port probing free now, within 20000-29999. */
-    static PortRange[] freeRanges(int... sizes) {
-        BindProbe probe = BindProbe.wildcard();
-        int total = 0;
-        for (int s : sizes) {
-            total += s + 5;
-        }
-        for (int attempt = 0; attempt < 200; attempt++) {
-            int start = 20000 + ThreadLocalRandom.current().nextInt(10000 - total);
-            boolean allFree = true;
-            for (int p = start; p < start + total && allFree; p++) {
-                allFree = probe.isFree(p);
-            }
-            if (allFree) {
-                PortRange[] out = new PortRange[sizes.length];
-                int at = start;
-                for (int i = 0; i < sizes.length; i++) {
-                    out[i] = PortRange.of(at, at + sizes[i] - 1);
-                    at += sizes[i] + 5;
-                }
-                return out;
-            }
-        }
-        throw new IllegalStateException("no " + total + " consecutive free ports in 20000-29999 after 200 attempts");
-    }
 }

@@ -1,7 +1,8 @@
 package io.ports.server.daemon;
 
+import io.ports.server.testsupport.TestPorts;
+import io.ports.core.testsupport.PeerRuns;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.ports.core.BindProbe;
 import io.ports.core.PortRange;
 import io.ports.core.ServiceCatalog;
 import io.ports.core.ServiceType;
@@ -15,10 +16,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.UnaryOperator;
-import java.util.stream.Stream;
 
 /**
  * A daemon in this JVM for a test: its own data dir and lock dir (deleted at close), listening on a free
@@ -131,28 +129,7 @@ final class TestDaemon implements AutoCloseable {
 
     /** Consecutive ranges of the given sizes, each probing free now, within 20000-29999 and apart from each other. */
     static PortRange[] freeRanges(int... sizes) {
-        BindProbe probe = BindProbe.wildcard();
-        PortRange[] out = new PortRange[sizes.length];
-        int total = 0;
-        for (int s : sizes) {
-            total += s + 5;
-        }
-        for (int attempt = 0; attempt < 200; attempt++) {
-            int start = 20000 + ThreadLocalRandom.current().nextInt(10000 - total);
-            boolean allFree = true;
-            for (int p = start; p < start + total && allFree; p++) {
-                allFree = probe.isFree(p);
-            }
-            if (allFree) {
-                int at = start;
-                for (int i = 0; i < sizes.length; i++) {
-                    out[i] = PortRange.of(at, at + sizes[i] - 1);
-                    at += sizes[i] + 5;
-                }
-                return out;
-            }
-        }
-        throw new IllegalStateException("no " + total + " consecutive free ports in 20000-29999 after 200 attempts");
+        return TestPorts.freeRanges(sizes);
     }
 
     static InetAddress wildcard() {
@@ -164,19 +141,6 @@ final class TestDaemon implements AutoCloseable {
     }
 
     static void deleteTree(Path dir) {
-        if (dir == null || !Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException e) {
-                    // best effort
-                }
-            });
-        } catch (IOException e) {
-            // best effort
-        }
+        PeerRuns.deleteTree(dir);
     }
 }
