@@ -239,8 +239,8 @@ class UdpSocketPoolTest extends KnotTestSupport {
         assertTrue(age.getMessage().contains("maxAge : PT0S") && age.getMessage().contains("1 ms to 1 day"), age.getMessage());
         assertThrows(IllegalArgumentException.class, () -> b.udpSocketRotation(10, Duration.ofDays(2)));
         assertThrows(NullPointerException.class, () -> b.udpSocketRotation(10, null));
-        try (PortsResolver r = b.build()) { // the defaults are untouched: 4 sockets, 100 questions or 10 s
-            assertEquals(100, r.udpSockets().maxQueries);
+        try (PortsResolver r = b.build()) { // the defaults are untouched: 4 sockets, 1,000 questions or 10 s
+            assertEquals(1_000, r.udpSockets().maxQueries);
             assertEquals(Duration.ofSeconds(10).toNanos(), r.udpSockets().maxAgeNanos);
             assertEquals(List.of("10.8.0.1"), ips(await(r.resolve("p1.cluster.test."))));
         }

@@ -47,11 +47,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * <ul>
  *   <li>{@code impl=ports}: {@link PortsResolver} on {@link EventLoops} (2 threads, best transport),
  *       knot as its only server, {@link FamilyPreference#IPV4_ONLY}, no search list, its default UDP
- *       sockets (4 shared sockets, each replaced after 100 questions or 10 s);
+ *       sockets (4 shared sockets, each replaced after 1,000 questions or 10 s);
  *       {@code resolve(host).toCompletableFuture().join()}.</li>
  *   <li>{@code impl=portsSocketPerQuestion}: the same with {@code udpSocketRotation(1, 10 s)}: every
  *       question has a socket (and port) of its own, opened ahead of it. Not one of the three of the
  *       issue: it shows what a socket per question costs now.</li>
+ *   <li>{@code impl=portsRotation100}: the same with {@code udpSocketRotation(100, 10 s)}, the default
+ *       before it became 1,000: it shows what opening a socket every 25 questions (4 sockets) costs
+ *       the tail of the misses.</li>
  *   <li>{@code impl=netty}: Netty's {@link DnsNameResolver} on one event loop of the same kind of
  *       {@code EventLoops}, with its datagram channel class ({@code EventLoops.datagramChannelClass()}),
  *       knot as the single name server, {@link ResolvedAddressTypes#IPV4_ONLY}, no search domains,
@@ -103,7 +106,7 @@ public class ResolverBenchmark {
         Object lookup(String host) throws Exception;
     }
 
-    @Param({"ports", "netty", "dnsjava", "portsSocketPerQuestion", "nettyChannelPerResolution"})
+    @Param({"ports", "netty", "dnsjava", "portsSocketPerQuestion", "portsRotation100", "nettyChannelPerResolution"})
     public String impl;
 
     Knot knot;
@@ -125,11 +128,13 @@ public class ResolverBenchmark {
         hitName = Name.fromString(HIT);
         run = Integer.toString(ThreadLocalRandom.current().nextInt(1 << 30), 36);
         switch (impl) {
-            case "ports", "portsSocketPerQuestion" -> {
+            case "ports", "portsSocketPerQuestion", "portsRotation100" -> {
                 PortsResolver.Builder b = PortsResolver.builder().eventLoops(loops).servers(knot.v4()).search(List.of())
                         .familyPreference(FamilyPreference.IPV4_ONLY);
                 if (impl.equals("portsSocketPerQuestion")) {
                     b.udpSocketRotation(1, Duration.ofSeconds(10));
+                } else if (impl.equals("portsRotation100")) {
+                    b.udpSocketRotation(100, Duration.ofSeconds(10));
                 }
                 ports = b.build();
                 lookup = host -> ports.resolve(host).toCompletableFuture().join();
@@ -153,7 +158,7 @@ public class ResolverBenchmark {
                 hitLookup = host -> dnsjava.lookupAsync(hitName, Type.A).toCompletableFuture().join();
             }
             default -> throw new IllegalArgumentException("impl " + impl
-                    + ": expected ports, netty, dnsjava, portsSocketPerQuestion or nettyChannelPerResolution");
+                    + ": expected ports, netty, dnsjava, portsSocketPerQuestion, portsRotation100 or nettyChannelPerResolution");
         }
         System.out.println("resolver " + impl + (loops != null ? " on " + loops : ""));
         check(lookup.lookup(HIT), HIT_ADDRESS, HIT);
