@@ -52,10 +52,15 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * Eviction
  * --------
- * When an insert takes the map over maxEntries, the inserting thread (one at a time, tryLock) runs
- * a CLOCK hand over the map down to 95% of maxEntries: expired entries go at once, others get a
+ * When an insert takes the map over maxEntries, the inserting thread (one at a time, tryLock) moves
+ * a CLOCK hand over the map until it is back at maxEntries: expired entries go at once, others get a
  * second chance if they were hit since the hand last passed. Entries being fetched (no answer yet,
- * or a flight running) are skipped.
+ * or a flight running) are skipped. Each such insert pays for about one eviction, at most
+ * EVICT_STEPS steps of the hand, so no caller pays for a batch: the hand used to sweep down to 95%
+ * in one go, about 500 evictions and 10,000 steps for the default size, which made every 500th miss
+ * of a full cache wait a few hundred microseconds. Only when the map has outgrown the bound by
+ * more than the slack (5%, at least 16: hits re-marking entries faster than the steps clear them,
+ * or inserts that found the lock taken) does one insert sweep it back, at most three turns.
  */
 final class ResolverCache {
     private static final Logger log = LoggerFactory.getLogger(ResolverCache.class);
@@ -130,7 +135,10 @@ final class ResolverCache {
     private final long staleAnswerTimeoutNanos;
     private final long staleRetryNanos;
     private final double refreshAhead;
+    /** Steps of the CLOCK hand one insert over the bound may take (see Eviction above). */
+    static final int EVICT_STEPS = 64;
     private final ReentrantLock evictLock = new ReentrantLock();
+    private final int evictSlack;
     private final AtomicBoolean degraded = new AtomicBoolean();
     private Iterator<Entry<?>> hand;
     private volatile boolean closed;
@@ -140,6 +148,7 @@ final class ResolverCache {
         this.counters = counters;
         this.loops = b.eventLoops;
         this.maxEntries = b.maxEntries;
+        this.evictSlack = Math.max(16, b.maxEntries / 20);
         this.minTtlNanos = b.minTtl.toNanos();
         this.maxTtlNanos = b.maxTtl.toNanos();
         this.negativeMaxNanos = b.negativeTtlMax.toNanos();
@@ -362,10 +371,12 @@ final class ResolverCache {
             return;
         }
         try {
-            int target = maxEntries - maxEntries / 20;
             long now = ticker.read();
-            int budget = 3 * map.size() + 16; // bounded: at most three turns of the hand
-            while (map.size() > target && budget-- > 0) {
+            int size = map.size();
+            int budget = size > maxEntries + evictSlack
+                    ? 3 * size + 16 // over the slack: back to the bound now, bounded at three turns of the hand
+                    : Math.min(3 * size + 16, EVICT_STEPS);
+            while (map.size() > maxEntries && budget-- > 0) {
                 if (hand == null || !hand.hasNext()) {
                     hand = map.values().iterator();
                     if (!hand.hasNext()) {
