@@ -24,6 +24,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
@@ -51,12 +52,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * ephemeral port, and it is opened only when a question needs it. It takes new questions until it
  * has taken `maxQueries` or is `maxAge` old; then it is retired: it takes no new question, still
  * delivers the answers of those it has, and is closed when the last of them is done (at once if it
- * has none). A socket used up by its count is replaced right after the question that used it up
- * is sent (the slot is busy: the next question should not wait for a bind); one retired by age is
- * replaced when the next question comes. Opening and closing run as tasks of their own on the
- * loop, never between a question's send or answer and its caller. So an
- * idle resolver holds no socket after maxAge, and with maxQueries 1 every question has a socket and
- * port of its own, opened ahead of it.
+ * has none). Its successor, the spare, is opened ahead of need, when the current socket has
+ * taken all but a tenth of maxQueries (at least one): built in a thread of the common pool (building
+ * an io_uring datagram channel, with its native message-header arrays, held the loop for 130-140 us,
+ * and the question behind it on the loop waited), then registered and bound on the loop (about
+ * 13 us) and kept until the current socket retires. A question that finds no socket ready (the
+ * slot's first, the first after an idle socket aged out, or one that came before its spare was
+ * ready) opens one on the loop. A spare too retires at maxAge, so an idle resolver holds no socket
+ * after maxAge, and with maxQueries 1 every question has a socket and port of its own, opened
+ * ahead of it when the questions do not come faster than the spares.
  *
  * Ids and answers
  * ---------------
@@ -72,12 +76,15 @@ final class UdpSocketPool {
     private final Slot[] slots;
     private final Class<? extends DatagramChannel> channelClass;
     private final int receiveSize;
+    /** A slot opens its current socket's successor when the current one has taken this many fewer than maxQueries. */
+    private final int openAhead;
     private final AtomicInteger openSockets = new AtomicInteger();
     private final AtomicLong openedSockets = new AtomicLong();
 
     UdpSocketPool(EventLoops loops, int sockets, int maxQueries, Duration maxAge, int receiveSize) {
         this.maxQueries = maxQueries;
         this.maxAgeNanos = maxAge.toNanos();
+        this.openAhead = Math.max(1, maxQueries / 10);
         this.channelClass = loops.datagramChannelClass();
         this.receiveSize = receiveSize;
         this.slots = new Slot[sockets];
@@ -144,9 +151,13 @@ final class UdpSocketPool {
         final EventLoop loop;
         /** Query ids of this slot's sockets; used only on the loop, so it is not contended. */
         private final SecureRandom random = new SecureRandom();
-        /** Every socket of the slot not yet closed: the current one and retired ones still draining. */
+        /** Every socket of the slot not yet closed: the current one, the spare and retired ones still draining. */
         private final Set<Socket> sockets = new LinkedHashSet<>();
         private Socket current;
+        /** The successor of {@link #current}, opened ahead of need; null while none is ready. */
+        private Socket spare;
+        /** A spare being opened off the loop: completes on the loop when it is in {@link #sockets} (or closed). */
+        private CompletableFuture<Void> spareOpening;
         private boolean closed;
 
         Slot(EventLoop loop) {
@@ -160,31 +171,87 @@ final class UdpSocketPool {
             }
             Socket s = current;
             if (s == null || s.retired) {
-                s = open();
+                s = spare != null ? spare : openHere();
+                spare = null;
                 current = s;
             }
             Socket.Registration r = s.register(q);
-            if (s.retired) { // used up: a busy slot gets its next socket now, so no question waits for a bind,
-                loop.execute(this::openAhead); // but after this question's send, which should not wait either
+            if (spare == null && spareOpening == null && s.taken >= maxQueries - openAhead) {
+                openSpare();
             }
             return r;
         }
 
-        private void openAhead() {
-            if (!closed && current == null) {
-                current = open();
+        /**
+         * Opens the current socket's successor before it is needed. The channel is built and its bind
+         * started in a thread of the common pool, not here: building a datagram channel (for io_uring
+         * two arrays of 256 message headers in native memory) took the loop 130-140 us at the median,
+         * and the question behind it on the loop waited for that; what is left for the loop is the
+         * registration and the bind, about 13 us.
+         */
+        private void openSpare() {
+            CompletableFuture<Void> ready = new CompletableFuture<>();
+            spareOpening = ready;
+            openSockets.incrementAndGet();
+            openedSockets.incrementAndGet();
+            Socket s = new Socket(this);
+            try {
+                ForkJoinPool.commonPool().execute(() -> {
+                    s.bound = bootstrap(s).bind(0); // a channel that cannot be built comes back as a failed future
+                    try {
+                        loop.execute(() -> adoptSpare(s, ready));
+                    } catch (RejectedExecutionException e) { // the loop is shut down, and its channels with it
+                        s.bound.channel().close();
+                        openSockets.decrementAndGet();
+                        ready.complete(null);
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                spareOpening = null;
+                openSockets.decrementAndGet();
+                ready.complete(null); // no spare: the next socket opens on the loop when it is needed
             }
         }
 
-        private Socket open() {
+        private void adoptSpare(Socket s, CompletableFuture<Void> ready) {
+            spareOpening = null;
+            if (closed || s.bound.isDone() && !s.bound.isSuccess()) {
+                if (!closed) {
+                    log.debug("DNS UDP socket: could not open a spare: {}", String.valueOf(s.bound.cause()));
+                }
+                openSockets.decrementAndGet();
+                s.closed = true; // never in sockets: its channelInactive must not count it again
+                s.bound.channel().close().addListener(f -> ready.complete(null));
+                return;
+            }
+            track(s);
+            if (current == null || current.retired) {
+                current = s;
+            } else {
+                spare = s;
+            }
+            ready.complete(null);
+        }
+
+        private Bootstrap bootstrap(Socket s) {
+            return new Bootstrap().group(loop).channel(channelClass)
+                    .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(receiveSize))
+                    .handler(s);
+        }
+
+        /** Opens a socket here on the loop, for a question that cannot wait for a spare. */
+        private Socket openHere() {
             Socket s = new Socket(this);
-            sockets.add(s);
             openSockets.incrementAndGet();
             openedSockets.incrementAndGet();
-            s.bound = new Bootstrap().group(loop).channel(channelClass)
-                    .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(receiveSize))
-                    .handler(s)
-                    .bind(0);
+            s.bound = bootstrap(s).bind(0);
+            track(s);
+            return s;
+        }
+
+        /** A socket now belongs to the slot: counted as closed when its channel closes, retired when maxAge old. */
+        private void track(Socket s) {
+            sockets.add(s);
             s.bound.channel().closeFuture().addListener(f -> s.closed());
             s.bound.addListener(f -> {
                 if (!f.isSuccess()) { // its questions fail on this; the slot's next question opens another socket
@@ -193,30 +260,24 @@ final class UdpSocketPool {
                 }
             });
             s.ageTimer = loop.schedule(s::retire, maxAgeNanos, TimeUnit.NANOSECONDS);
-            return s;
         }
 
         private void closeAll(CompletableFuture<Void> done) {
             closed = true;
             current = null;
-            List<ChannelFuture> closing = new ArrayList<>();
+            spare = null;
+            List<CompletableFuture<?>> closing = new ArrayList<>();
+            if (spareOpening != null) {
+                closing.add(spareOpening); // closes its socket when it comes, as closed is set
+            }
             for (Socket s : new ArrayList<>(sockets)) {
                 s.retired = true;
                 s.cancelTimer();
-                closing.add(s.bound.channel().close());
+                CompletableFuture<Void> c = new CompletableFuture<>();
+                s.bound.channel().close().addListener(f -> c.complete(null));
+                closing.add(c);
             }
-            if (closing.isEmpty()) {
-                done.complete(null);
-                return;
-            }
-            AtomicInteger remaining = new AtomicInteger(closing.size());
-            for (ChannelFuture f : closing) {
-                f.addListener(x -> {
-                    if (remaining.decrementAndGet() == 0) {
-                        done.complete(null);
-                    }
-                });
-            }
+            CompletableFuture.allOf(closing.toArray(new CompletableFuture[0])).whenComplete((v, t) -> done.complete(null));
         }
     }
 
@@ -296,6 +357,9 @@ final class UdpSocketPool {
             cancelTimer();
             if (slot.current == this) {
                 slot.current = null;
+            }
+            if (slot.spare == this) { // aged out before it was needed
+                slot.spare = null;
             }
             if (inFlight.isEmpty()) {
                 bound.channel().close();
