@@ -666,11 +666,12 @@ public final class PortsResolver implements AutoCloseable {
          * replaced socket still takes the answers to its questions in flight and closes after the
          * last one. Default 1,000 questions or 10 s: a port serves few questions and for a short
          * time, so a forger who learns it (by having it ask a server of theirs) has little to aim at.
-         * A lower count costs latency: opening a socket holds its event loop for about 0.1-0.5 ms
-         * (Netty's channel set-up is code that runs too rarely to be compiled, and an io_uring
-         * datagram channel also allocates its message-header arrays), and the question that comes
-         * to that loop meanwhile waits; with 100 questions per socket that was 1-4 % of the misses
-         * of a busy resolver, enough to move the 99th percentile from 0.1 to 0.3-0.5 ms.
+         * A lower count costs latency: a socket's successor is built ahead of need off the event
+         * loop, but its registration and bind still run on the loop (about 13 us, more while that
+         * rarely run code is not yet compiled), and a question that comes to the loop meanwhile waits;
+         * with 100 questions per socket, and the successor then built on the loop (0.1-0.5 ms), that
+         * was 1-4 % of the misses of a busy resolver, enough to move the 99th percentile from 0.1 to
+         * 0.3-0.5 ms.
          *
          * @return {@code this}
          */

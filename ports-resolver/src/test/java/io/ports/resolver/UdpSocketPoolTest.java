@@ -91,6 +91,10 @@ class UdpSocketPoolTest extends KnotTestSupport {
                      .familyPreference(FamilyPreference.IPV4_ONLY).build()) {
             for (int i = 1; i <= 12; i++) {
                 assertEquals(List.of("10.8.0." + i), ips(await(r.resolve("p" + i + ".cluster.test."))));
+                if (i == 4) { // all but a tenth (at least one) of 5 taken: the successor is opened ahead, off the loop
+                    eventually(() -> r.udpSockets().openSockets() == 2 && r.udpSockets().openedSockets() == 2,
+                            "a spare beside the current socket, which still has one question left");
+                }
             }
             List<Integer> ports = fwd.seen().stream().map(q -> q[0]).collect(Collectors.toList());
             assertEquals(12, ports.size());
@@ -125,7 +129,9 @@ class UdpSocketPoolTest extends KnotTestSupport {
             }
             long ids = seen.stream().mapToInt(q -> q[1]).distinct().count();
             assertTrue(ids >= 2, "random 16-bit ids: six equal by chance is practically impossible; distinct: " + ids);
-            eventually(() -> r.udpSockets().openedSockets() == 7, "one per question, and the next one opened ahead: "
+            // one per question and the next one opened ahead: 7, or more if a question came before its spare was
+            // ready (the spare is built off the loop) and opened one on the loop
+            eventually(() -> r.udpSockets().openedSockets() >= 7, "one per question, and the next one opened ahead: "
                     + r.udpSockets().openedSockets());
             eventually(() -> r.udpSockets().openSockets() == 1, "only the socket opened ahead stays open");
         }
