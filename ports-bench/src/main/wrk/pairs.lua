@@ -3,6 +3,12 @@
 -- of that id (200). A pair is counted when its release answered 200; any other status is "failed"
 -- (and in wrk's non-2xx count when 4xx/5xx).
 -- Usage: PORTS_TOKEN=... wrk -t2 -c16 -d10s --timeout 2s -s pairs.lua http://127.0.0.1:PORT SERVICE_TYPE
+-- Closed-loop by default (each connection sends its next request as soon as the answer came). With
+-- PAIRS_RATE=N (pairs per second, all threads together) each thread spaces its requests at 2N /
+-- PAIRS_THREADS (default 2) per second on a schedule of its own (LuaJIT's ffi for the monotonic clock;
+-- wrk's delay() is in whole milliseconds, so a request due within 1 ms goes at once; the rate reached
+-- is reported, and is lower when the server cannot keep up). Latency is still counted from the
+-- request's write: this measures the p99 at about that rate, not at the most the CPUs allow.
 package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. package.path
 local summary = require("summary")
 
@@ -23,6 +29,31 @@ allocated, released, failed, unparsed = 0, 0, 0, 0
 function init(args)
   token = os.getenv("PORTS_TOKEN") or error("PORTS_TOKEN is not set: the admin token of the daemon")
   service_type = args[1] or "dynamic"
+end
+
+-- PAIRS_RATE: delay() is defined only then (wrk looks for it once, in its main Lua state), so the
+-- default closed-loop run calls nothing more per request than before
+local rate = tonumber(os.getenv("PAIRS_RATE") or "")
+if rate and rate > 0 then
+  local ffi = require("ffi")
+  ffi.cdef [[ typedef struct { long tv_sec; long tv_nsec; } pairs_timespec; int clock_gettime(int, pairs_timespec *); ]]
+  local ts = ffi.new("pairs_timespec")
+  local function now()
+    ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+    return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+  end
+  -- each thread's share: N pairs/s are 2N requests/s over PAIRS_THREADS threads (daemon-load.sh runs wrk with -t2)
+  local interval = tonumber(os.getenv("PAIRS_THREADS") or "2") / (2 * rate)
+  local slot
+  function delay()
+    local t = now()
+    if slot == nil or slot < t - 0.005 then
+      slot = t -- behind by more than 5 ms (a stall): start the schedule again rather than send a burst
+    end
+    local wait = slot - t
+    slot = slot + interval
+    return wait > 0 and math.floor(wait * 1000) or 0
+  end
 end
 
 local function headers()

@@ -42,9 +42,11 @@ import java.util.zip.CRC32C;
  * payload, and the payload (JSON). The journal's first frame names its format and generation.
  *
  * <h2>Durability and group commit</h2>
- * {@link #write} returns once its changes are on disk ({@code fdatasync}). Callers hand their changes
- * to one writer thread and wait; the writer takes everything queued, appends it with one write, syncs
- * once, and wakes all of them: many concurrent changes share one sync.
+ * {@link #write} returns once its changes are on disk ({@code fdatasync}). Callers encode their changes
+ * into journal frames themselves, hand the bytes to one writer thread and wait; the writer takes
+ * everything queued, appends it with one gathering write, syncs once, and wakes all of them: many
+ * concurrent changes share one sync, and the writer's turn, which every waiting change sits behind,
+ * holds no encoding work.
  *
  * <h2>Crashes</h2>
  * A frame cut short by a crash (the last one of the journal, or zeros the file system left at its end)
@@ -80,10 +82,11 @@ public final class FileRegistryStore implements RegistryStore {
     private volatile RegistryStoreException failure;
     private volatile boolean closed;
 
-    private record Pending(List<Change> changes, CompletableFuture<Void> done) {
+    /** Changes on their way to the journal, already encoded as its frames by the caller. */
+    private record Pending(List<Change> changes, byte[] frames, CompletableFuture<Void> done) {
     }
 
-    private static final Pending STOP = new Pending(List.of(), new CompletableFuture<>());
+    private static final Pending STOP = new Pending(List.of(), new byte[0], new CompletableFuture<>());
 
     private FileRegistryStore(Path dir, int compactEvery, boolean adaptive) {
         this.dir = dir;
@@ -170,7 +173,7 @@ public final class FileRegistryStore implements RegistryStore {
         if (closed) {
             throw new IllegalStateException("the registry store " + dir + " is closed");
         }
-        Pending p = new Pending(changes, new CompletableFuture<>());
+        Pending p = new Pending(changes, encode(changes), new CompletableFuture<>());
         queue.add(p);
         boolean interrupted = false;
         while (true) {
@@ -186,6 +189,23 @@ public final class FileRegistryStore implements RegistryStore {
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The journal frames of {@code changes}, one after the other: encoded by the caller, outside the writer's turn. */
+    private byte[] encode(List<Change> changes) {
+        try {
+            if (changes.size() == 1) {
+                return frame(Json.MAPPER.writeValueAsBytes(JournalRecord.of(changes.get(0))));
+            }
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(512 * changes.size());
+            for (Change c : changes) {
+                out.write(frame(Json.MAPPER.writeValueAsBytes(JournalRecord.of(c))));
+            }
+            return out.toByteArray();
+        } catch (IOException | RuntimeException e) {
+            // nothing was queued: the store is unchanged and stays usable
+            throw new RegistryStoreException("cannot encode a change for the journal of " + dir + ": " + e, e);
         }
     }
 
@@ -222,21 +242,16 @@ public final class FileRegistryStore implements RegistryStore {
         }
         int records = 0;
         try {
-            List<byte[]> frames = new ArrayList<>();
-            int bytes = 0;
-            for (Pending p : batch) {
-                for (Change c : p.changes()) {
-                    byte[] frame = frame(Json.MAPPER.writeValueAsBytes(JournalRecord.of(c)));
-                    frames.add(frame);
-                    bytes += frame.length;
-                    records++;
-                }
+            ByteBuffer[] bufs = new ByteBuffer[batch.size()];
+            long bytes = 0;
+            for (int i = 0; i < bufs.length; i++) {
+                Pending p = batch.get(i);
+                bufs[i] = ByteBuffer.wrap(p.frames());
+                bytes += p.frames().length;
+                records += p.changes().size();
             }
-            ByteBuffer buf = ByteBuffer.allocate(bytes);
-            frames.forEach(buf::put);
-            buf.flip();
-            while (buf.hasRemaining()) {
-                journal.write(buf);
+            for (long written = 0; written < bytes; ) {
+                written += journal.write(bufs);
             }
             journal.force(false);
         } catch (IOException | RuntimeException e) {

@@ -141,6 +141,42 @@ class FileRegistryStoreTest {
     }
 
     @Test
+    void concurrentMultiChangeWrites_keepTheirOrder_inTheSharedAppend() throws Exception {
+        // each write is put a, put b, remove a: encoded by its caller, appended with the others of its batch in one gathering write
+        try (FileRegistryStore s = FileRegistryStore.open(dir)) {
+            ExecutorService pool = Executors.newFixedThreadPool(8);
+            try {
+                List<Future<?>> fs = new ArrayList<>();
+                for (int t = 0; t < 8; t++) {
+                    int base = t * 1000;
+                    fs.add(pool.submit(() -> {
+                        for (int i = 0; i < 100; i += 2) {
+                            s.write(List.of(RegistryStore.Change.put(StoreWriterMain.record(base + i)),
+                                    RegistryStore.Change.put(StoreWriterMain.record(base + i + 1)),
+                                    RegistryStore.Change.remove("rec-" + (base + i))));
+                        }
+                    }));
+                }
+                for (Future<?> f : fs) {
+                    f.get(120, TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertEquals(400, s.load().size());
+        }
+        Set<String> expected = new HashSet<>();
+        for (int t = 0; t < 8; t++) {
+            for (int i = 1; i < 100; i += 2) {
+                expected.add("rec-" + (t * 1000 + i));
+            }
+        }
+        try (FileRegistryStore s = FileRegistryStore.open(dir)) {
+            assertEquals(expected, asMap(s).keySet());
+        }
+    }
+
+    @Test
     void tornLastRecord_isDroppedAndTheRestKept() throws Exception {
         try (FileRegistryStore s = FileRegistryStore.open(dir)) {
             for (int i = 0; i < 5; i++) {
