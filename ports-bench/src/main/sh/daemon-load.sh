@@ -17,6 +17,8 @@
 # Usage (from anywhere; build first: mvn -q -B -DskipTests -pl ports-server,ports-bench -am package):
 #   flock /tmp/ports-bench.lock ports-bench/src/main/sh/daemon-load.sh [DURATION [CONNECTIONS]]
 # DURATION of each measured wrk run (default 10s), CONNECTIONS (default 16); wrk uses 2 threads.
+# Environment: DAEMON_LOAD_WARMUP, each warm-up's length (default 10s, at most 25s); DAEMON_JAVA_OPTS,
+# JVM options of the daemon (e.g. a GC); PAIRS_RATE, see wrk/pairs.lua.
 # Prints wrk's reports, one RESULT line per run, and the verdict; writes
 # ports-bench/target/daemon-load.json. Exits 1 when a target is missed or an answer failed.
 # Stops both servers and removes the data dir on exit, also on failure or Ctrl-C.
@@ -28,7 +30,7 @@ ports_jar="$root/ports-server/target/ports.jar"
 bench_jar="$root/ports-bench/target/benchmarks.jar"
 duration="${1:-10s}"
 connections="${2:-16}"
-warmup="10s"
+warmup="${DAEMON_LOAD_WARMUP:-10s}"
 services=100
 
 for tool in wrk curl java; do
@@ -37,6 +39,7 @@ done
 for jar in "$ports_jar" "$bench_jar"; do
     [ -f "$jar" ] || { echo "daemon-load: no $jar: build first (mvn -q -B -DskipTests -pl ports-server,ports-bench -am package)" >&2; exit 1; }
 done
+[[ "$warmup" =~ ^([0-9]|1[0-9]|2[0-5])s$ ]] || { echo "daemon-load: invalid DAEMON_LOAD_WARMUP '$warmup': expected 1s-25s (the 100 records expire 30 s after their last heartbeat, and the script heartbeats them between runs)" >&2; exit 2; }
 [[ "$duration" =~ ^[0-9]+[smh]?$ ]] || { echo "daemon-load: invalid duration '$duration': expected e.g. 10s" >&2; exit 2; }
 [[ "$connections" =~ ^[0-9]+$ ]] && [ "$connections" -ge 2 ] || { echo "daemon-load: invalid connections '$connections': expected 2 or more" >&2; exit 2; }
 
@@ -58,7 +61,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- the daemon
-java -jar "$ports_jar" serve --port 0 --data-dir "$work/data" --rate-limit 0 --lock-dir "$work/locks" \
+java ${DAEMON_JAVA_OPTS:-} -jar "$ports_jar" serve --port 0 --data-dir "$work/data" --rate-limit 0 --lock-dir "$work/locks" \
     >"$work/daemon.out" 2>"$work/daemon.err" &
 daemon_pid=$!
 for _ in $(seq 300); do
@@ -137,6 +140,7 @@ warm() { # URL SCRIPT [ARGS...]: a warm-up (JIT), not reported
 warm "$bare_url/ports/directory" get.lua bare
 heartbeat_all
 warm "$url/ports/directory" get.lua directory
+heartbeat_all
 run bare "$bare_pid" "$bare_url/ports/directory" get.lua bare
 heartbeat_all
 run directory "$daemon_pid" "$url/ports/directory" get.lua directory
