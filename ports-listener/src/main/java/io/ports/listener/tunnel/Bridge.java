@@ -307,9 +307,9 @@ final class Bridge {
             counters.sent(n);
             int max = config.maxFramePayload();
             while (buf.readableBytes() > max) {
-                ws.write(new BinaryWebSocketFrame(buf.readRetainedSlice(max)));
+                ws.write(new OwnedFrame(buf.readRetainedSlice(max)));
             }
-            ws.write(new BinaryWebSocketFrame(buf));
+            ws.write(new OwnedFrame(buf));
             if (!ws.isWritable()) {
                 tcp.config().setAutoRead(false);
             }
@@ -529,5 +529,16 @@ final class Bridge {
     @Override
     public String toString() {
         return label;
+    }
+
+    /**
+     * A binary frame whose payload is a buffer just read from the TCP side and handed over whole:
+     * nothing reads it after the encoder, so the client's {@link ClientFrameEncoder} may mask it in
+     * place. To any other encoder it is a plain binary frame.
+     */
+    static final class OwnedFrame extends BinaryWebSocketFrame {
+        OwnedFrame(ByteBuf payload) {
+            super(payload);
+        }
     }
 }
