@@ -42,10 +42,12 @@ import java.util.concurrent.TimeUnit;
  * (SO_LINGER 0) so that the application sees a broken stream, never a clean end of one.
  *
  * <p>Keepalive: each end sends a Ping every interval whatever it reads, so a peer that pauses
- * reading (backpressure) still proves it is alive. A peer is taken for dead when nothing at all came
- * from it for the timeout while this end was reading; while this end itself does not read (its TCP
- * side is slow) or after the peer's Close (Netty discards frames after a Close), the clock is not
- * running.
+ * reading (backpressure) still proves it is alive. A peer is taken for dead when not one byte came
+ * from it for the timeout while this end was reading (bytes, not frames: a big frame on a slow link
+ * takes longer than the timeout, with the peer's Pings behind it). The clock stops while this end
+ * itself does not read (its TCP side is slow), after the peer's Close (Netty discards frames after a
+ * Close), and for the time this end's event loop ran late (a GC pause, a starved host: what the peer
+ * sent meanwhile is waiting in the socket, unread).
  */
 final class Bridge {
     private static final Logger log = LoggerFactory.getLogger(Bridge.class);
@@ -78,6 +80,7 @@ final class Bridge {
     private boolean wsPaused;
     private boolean readSinceTick;
     private long lastInbound;
+    private long lastTick;
     private Throwable tcpError;
     private ScheduledFuture<?> keepalive;
     private ScheduledFuture<?> linger;
@@ -113,12 +116,15 @@ final class Bridge {
         ws.config().setWriteBufferWaterMark(config.waterMark());
         tcp.config().setWriteBufferWaterMark(config.waterMark());
         tcp.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        ws.pipeline().addFirst("tunnel-alive", new Inbound());
         ws.pipeline().addLast("tunnel-ws", new WsHandler());
         tcp.pipeline().addLast("tunnel-tcp", new TcpHandler());
         lastInbound = System.nanoTime();
+        lastTick = lastInbound;
         long interval = config.pingInterval().toNanos();
         if (interval > 0) {
-            keepalive = ws.eventLoop().scheduleAtFixedRate(this::tick, interval, interval, TimeUnit.NANOSECONDS);
+            // fixed delay: a loop that ran late does not catch up with a burst of ticks (and Pings)
+            keepalive = ws.eventLoop().scheduleWithFixedDelay(this::tick, interval, interval, TimeUnit.NANOSECONDS);
         }
         ChannelFutureListener closed = f -> channelClosed();
         ws.closeFuture().addListener(closed);
@@ -156,10 +162,22 @@ final class Bridge {
 
     // ------------------------------------------------------------------------------ WebSocket side
 
-    private final class WsHandler extends ChannelInboundHandlerAdapter {
+    /**
+     * First in the WebSocket pipeline (before TLS and the frame decoder): any bytes read from the peer
+     * prove it alive, also when they are the middle of a frame that takes longer than the ping timeout
+     * to arrive (a 1 MiB frame over a slow link), with the peer's Pings queued behind it.
+     */
+    private final class Inbound extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             readSinceTick = true;
+            ctx.fireChannelRead(msg);
+        }
+    }
+
+    private final class WsHandler extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof BinaryWebSocketFrame || msg instanceof ContinuationWebSocketFrame) {
                 data((WebSocketFrame) msg);
             } else if (msg instanceof PingWebSocketFrame) {
@@ -307,9 +325,9 @@ final class Bridge {
             counters.sent(n);
             int max = config.maxFramePayload();
             while (buf.readableBytes() > max) {
-                ws.write(new BinaryWebSocketFrame(buf.readRetainedSlice(max)));
+                ws.write(new OwnedFrame(buf.readRetainedSlice(max)));
             }
-            ws.write(new BinaryWebSocketFrame(buf));
+            ws.write(new OwnedFrame(buf));
             if (!ws.isWritable()) {
                 tcp.config().setAutoRead(false);
             }
@@ -488,10 +506,19 @@ final class Bridge {
             return;
         }
         long now = System.nanoTime();
+        long late = now - lastTick - config.pingInterval().toNanos();
+        lastTick = now;
         if (readSinceTick || wsPaused || closeReceived) {
             readSinceTick = false;
             lastInbound = now;
-        } else if (now - lastInbound >= config.pingTimeout().toNanos()) {
+        } else if (late > 0) {
+            // This loop ran the tick late: it was not scheduled, or busy. It did not read in that time
+            // either, and what the peer sent may be waiting in the socket, unread: a silence of ours,
+            // not of the peer's. Without this, a loaded host drops live peers (the tick can run before
+            // the read after a wait).
+            lastInbound = Math.min(now, lastInbound + late);
+        }
+        if (now - lastInbound >= config.pingTimeout().toNanos()) {
             counters.pingTimeout();
             log.info("{}: nothing from the peer for {} ms despite pings every {} ms: dropping it as dead", label,
                     TimeUnit.NANOSECONDS.toMillis(now - lastInbound), config.pingInterval().toMillis());
@@ -529,5 +556,16 @@ final class Bridge {
     @Override
     public String toString() {
         return label;
+    }
+
+    /**
+     * A binary frame whose payload is a buffer just read from the TCP side and handed over whole:
+     * nothing reads it after the encoder, so the client's {@link ClientFrameEncoder} may mask it in
+     * place. To any other encoder it is a plain binary frame.
+     */
+    static final class OwnedFrame extends BinaryWebSocketFrame {
+        OwnedFrame(ByteBuf payload) {
+            super(payload);
+        }
     }
 }

@@ -18,6 +18,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.websocketx.WebSocketClientHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketClientHandshakerFactory;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketHandshakeException;
 import io.netty.handler.codec.http.websocketx.WebSocketVersion;
 import io.netty.handler.ssl.SslHandler;
@@ -405,6 +406,8 @@ public final class TunnelClient implements AutoCloseable {
                 }
                 done = true;
                 timer.cancel(false);
+                // masks the bridge's data frames in place instead of copying each payload (ClientFrameEncoder)
+                ctx.pipeline().replace(WebSocketFrameEncoder.class, "ws-encoder", new ClientFrameEncoder());
                 ctx.pipeline().remove(this);
                 dial.succeeded(ctx.channel());
             } finally {

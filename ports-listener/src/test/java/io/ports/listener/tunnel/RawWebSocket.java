@@ -129,6 +129,21 @@ final class RawWebSocket implements AutoCloseable {
     }
 
     void send(int opcode, boolean fin, byte[] payload, boolean masked) throws IOException {
+        out.write(frame(opcode, fin, payload, masked));
+        out.flush();
+    }
+
+    /** Sends one frame {@code chunk} bytes at a time with {@code pauseMillis} between: a frame crossing a slow link. */
+    void sendSlowly(int opcode, byte[] payload, int chunk, long pauseMillis) throws IOException, InterruptedException {
+        byte[] f = frame(opcode, true, payload, client);
+        for (int off = 0; off < f.length; off += chunk) {
+            out.write(f, off, Math.min(chunk, f.length - off));
+            out.flush();
+            Thread.sleep(pauseMillis);
+        }
+    }
+
+    private static byte[] frame(int opcode, boolean fin, byte[] payload, boolean masked) {
         ByteArrayOutputStream f = new ByteArrayOutputStream(payload.length + 14);
         f.write((fin ? 0x80 : 0) | opcode);
         int m = masked ? 0x80 : 0;
@@ -148,15 +163,14 @@ final class RawWebSocket implements AutoCloseable {
         if (masked) {
             byte[] key = new byte[4];
             ThreadLocalRandom.current().nextBytes(key);
-            f.write(key);
+            f.write(key, 0, 4);
             body = payload.clone();
             for (int i = 0; i < body.length; i++) {
                 body[i] ^= key[i & 3];
             }
         }
-        f.write(body);
-        out.write(f.toByteArray());
-        out.flush();
+        f.write(body, 0, body.length);
+        return f.toByteArray();
     }
 
     void sendClose(int code) throws IOException {

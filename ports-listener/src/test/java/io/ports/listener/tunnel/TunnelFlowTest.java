@@ -156,6 +156,51 @@ class TunnelFlowTest extends TunnelFixture {
     }
 
     @Test
+    void frameArrivingSlowerThanThePingTimeout_keepsThePeerAlive() throws Exception {
+        try (TcpTarget echo = closeLater(TcpTarget.echo())) {
+            TunnelServer server = server(echo, b -> b.keepalive(Duration.ofMillis(100), Duration.ofMillis(500)));
+            try (RawWebSocket slow = RawWebSocket.connect(server.port(), "/", "Sec-WebSocket-Protocol: binary")) {
+                assertEquals(101, slow.status);
+                byte[] data = random(64 << 10);
+                // one frame, 1 KiB every 25 ms: about 1.6 s, three ping timeouts, before it is complete;
+                // the peer's Pings (none here, it never answers) would be queued behind it anyway
+                slow.sendSlowly(RawWebSocket.BINARY, data, 1024, 25);
+                assertArrayEquals(data, slow.readData(data.length), "the frame went through and came back");
+            }
+            assertEquals(0, server.counters().pingTimeouts(), "bytes of a frame still arriving are a live peer");
+        }
+    }
+
+    @Test
+    void eventLoopsThatStallLongerThanThePingTimeout_doNotDropALivePeer() throws Exception {
+        try (TcpTarget echo = closeLater(TcpTarget.echo())) {
+            TunnelServer server = server(echo, b -> b.keepalive(Duration.ofMillis(100), Duration.ofMillis(400)));
+            TunnelClient client = client(ws(server), b -> b.keepalive(Duration.ofMillis(100), Duration.ofMillis(400)));
+            try (Socket s = connect(client.port())) {
+                s.getOutputStream().write('a');
+                assertEquals('a', s.getInputStream().read());
+                // every event loop stops for 1 s at once (a GC pause, a starved VM): the peer's Pings
+                // wait in the socket, unread; that silence is ours, not the peer's
+                for (int round = 0; round < 3; round++) {
+                    java.util.List<java.util.concurrent.Future<?>> stalls = new java.util.ArrayList<>();
+                    for (io.netty.util.concurrent.EventExecutor e : loops.group()) {
+                        stalls.add(e.submit(() -> {
+                            Thread.sleep(1000);
+                            return null;
+                        }));
+                    }
+                    for (java.util.concurrent.Future<?> f : stalls) {
+                        f.get(10, TimeUnit.SECONDS);
+                    }
+                    s.getOutputStream().write('b' + round);
+                    assertEquals('b' + round, s.getInputStream().read(), "the tunnel still carries bytes after stall " + round);
+                }
+            }
+            assertEquals(0, client.counters().pingTimeouts() + server.counters().pingTimeouts());
+        }
+    }
+
+    @Test
     void quietButAliveTunnel_isKeptOpenByPings() throws Exception {
         try (TcpTarget echo = closeLater(TcpTarget.echo())) {
             TunnelServer server = server(echo, b -> b.keepalive(Duration.ofMillis(50), Duration.ofMillis(200)));
