@@ -246,7 +246,7 @@ class PortManagerTest {
             assertTrue(e.getMessage().contains("through NAT") && e.getMessage().contains("127.0.0.1"), e.getMessage());
             assertTrue(pm.report().entries().isEmpty(), "the lease released: " + pm.report().format());
         }
-        assertEquals("", Leaks.now().beyond(before).replaceAll("threads \\[[^]]*]; ?", ""), "sockets and locks left after the failed start");
+        assertEquals("", Leaks.now().beyond(before).replaceAll("threads \\[[^]]*](; )?", ""), "sockets and locks left after the failed start");
     }
 
     @Test
