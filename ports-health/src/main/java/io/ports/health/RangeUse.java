@@ -47,10 +47,8 @@ public record RangeUse(PortRange range, List<String> types, int used) {
             types.computeIfAbsent(t.range(), r -> new ArrayList<>()).add(t.name());
         }
         BitSet live = new BitSet(65536);
-        for (Allocation a : registry.directory()) {
-            if (a.status().isLive()) {
-                live.set(a.port());
-            }
+        for (Allocation a : registry.live()) {
+            live.set(a.port());
         }
         List<RangeUse> out = new ArrayList<>(types.size());
         types.forEach((r, ts) -> out.add(new RangeUse(r, ts, live.get(r.start(), r.end() + 1).cardinality())));

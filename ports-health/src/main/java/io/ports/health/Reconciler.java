@@ -132,10 +132,7 @@ public final class Reconciler {
         List<Finding> findings = new ArrayList<>();
         List<PortStatus> checked = new ArrayList<>();
         int remote = 0;
-        for (Allocation a : registry.directory()) {
-            if (!a.status().isLive()) {
-                continue;
-            }
+        for (Allocation a : registry.live()) {
             if (!localHost.equals(a.host())) {
                 remote++;
                 continue;

@@ -115,6 +115,8 @@ class RegistryTest {
         assertEquals(a.port(), again.port(), "a released port can be allocated again");
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> registry.heartbeat(a.id()));
         assertTrue(e.getMessage().contains("RELEASED") && e.getMessage().contains("Allocate again"), e.getMessage());
+        assertEquals(List.of(again), registry.live(), "live(): the released record is kept but not live");
+        assertEquals(2, registry.directory().size(), "directory(): live and recently ended");
     }
 
     @Test

@@ -115,12 +115,10 @@ final class Dashboard {
         for (PortRange r : ranges) {
             used.put(r.toString(), 0);
         }
-        for (Allocation a : registry.directory()) {
-            if (a.status().isLive()) {
-                for (PortRange r : ranges) {
-                    if (r.contains(a.port())) {
-                        used.merge(r.toString(), 1, Integer::sum);
-                    }
+        for (Allocation a : registry.live()) {
+            for (PortRange r : ranges) {
+                if (r.contains(a.port())) {
+                    used.merge(r.toString(), 1, Integer::sum);
                 }
             }
         }
