@@ -127,26 +127,11 @@ final class ClientFrameEncoder extends MessageToMessageEncoder<WebSocketFrame> i
         }
     }
 
-    /** Writes {@code data}'s readable bytes masked to {@code dst} (big-endian); {@code data} is not changed. */
+    /** Writes {@code data}'s readable bytes masked to {@code dst}; {@code data} is not changed. */
     private static void copyMasked(ByteBuf data, ByteBuf dst, int mask) {
-        boolean le = isLittleEndian(data);
-        long longMask = (mask & 0xFFFFFFFFL) | ((long) mask << 32);
-        long m8 = le ? Long.reverseBytes(longMask) : longMask;
-        int m4 = le ? Integer.reverseBytes(mask) : mask;
-        int i = data.readerIndex();
-        int to = data.writerIndex();
-        for (int end = to - 7; i < end; i += 8) {
-            long v = data.getLong(i) ^ m8;
-            dst.writeLong(le ? Long.reverseBytes(v) : v);
-        }
-        if (i < to - 3) {
-            int v = data.getInt(i) ^ m4;
-            dst.writeInt(le ? Integer.reverseBytes(v) : v);
-            i += 4;
-        }
-        for (int k = 0; i < to; i++, k++) {
-            dst.writeByte(data.getByte(i) ^ (mask >>> (24 - 8 * k)));
-        }
+        int start = dst.writerIndex();
+        dst.writeBytes(data, data.readerIndex(), data.readableBytes()); // the bytes as they are, whatever data's order
+        maskInPlace(dst, start, dst.writerIndex(), mask);
     }
 
     @SuppressWarnings("deprecation") // ByteBuf.order(): a buffer may still be a swapped (little-endian) view
