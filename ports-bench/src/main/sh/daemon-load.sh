@@ -39,7 +39,7 @@ done
 for jar in "$ports_jar" "$bench_jar"; do
     [ -f "$jar" ] || { echo "daemon-load: no $jar: build first (mvn -q -B -DskipTests -pl ports-server,ports-bench -am package)" >&2; exit 1; }
 done
-[[ "$warmup" =~ ^([0-9]|1[0-9]|2[0-5])s$ ]] || { echo "daemon-load: invalid DAEMON_LOAD_WARMUP '$warmup': expected 1s-25s (the 100 records expire 30 s after their last heartbeat, and the script heartbeats them between runs)" >&2; exit 2; }
+[[ "$warmup" =~ ^([1-9]|1[0-9]|2[0-5])s$ ]] || { echo "daemon-load: invalid DAEMON_LOAD_WARMUP '$warmup': expected 1s-25s (the 100 records expire 30 s after their last heartbeat, and the script heartbeats them between runs)" >&2; exit 2; }
 [[ "$duration" =~ ^[0-9]+[smh]?$ ]] || { echo "daemon-load: invalid duration '$duration': expected e.g. 10s" >&2; exit 2; }
 [[ "$connections" =~ ^[0-9]+$ ]] && [ "$connections" -ge 2 ] || { echo "daemon-load: invalid connections '$connections': expected 2 or more" >&2; exit 2; }
 
