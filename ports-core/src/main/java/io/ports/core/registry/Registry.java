@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -52,7 +53,11 @@ import java.util.stream.Collectors;
  * makes it ACTIVE and drops the holding socket; the host-wide claim stays. A record that goes longer
  * than its heartbeat timeout without a heartbeat, or whose process is gone, is EXPIRED by
  * {@link #cleanup()}; {@link #release} makes it RELEASED. Either way its port is free again at once;
- * the record itself stays visible for the retention period, then is purged.
+ * the record itself stays visible for the retention period, then is purged. At most
+ * {@link Builder#maxEndedRecords(int) a bounded number} of ended records are kept: beyond it the
+ * oldest ended go first, whatever their age, so that a registry under churn (a release every few
+ * hundred microseconds) neither grows for the whole retention nor keeps every released record alive
+ * long enough for the garbage collector to copy it again and again.
  *
  * <h2>Time</h2>
  * Expiry is measured with a monotonic clock (the ticker): a wall-clock jump neither expires a live
@@ -78,6 +83,9 @@ public final class Registry implements AutoCloseable {
             8080, "admin HTTP",
             8081, "public HTTP API")));
 
+    /** How many ended records a registry keeps at most unless told otherwise. */
+    public static final int DEFAULT_MAX_ENDED_RECORDS = 1_000;
+
     private final RegistryStore store;
     private final PortAllocator allocator;
     private final boolean ownsAllocator;
@@ -85,6 +93,8 @@ public final class Registry implements AutoCloseable {
     private final Duration defaultTimeout;
     private final Map<String, Duration> typeTimeouts;
     private final Duration retention;
+    private final int maxEnded;
+    private final int trimBatch;
     private final LongSupplier ticker;
     private final Clock clock;
     private final String localHost;
@@ -93,6 +103,8 @@ public final class Registry implements AutoCloseable {
     private final Map<Integer, String> livePorts = new ConcurrentHashMap<>(); // port << 1 | protocol -> id
     private final Map<String, Set<String>> byService = new ConcurrentHashMap<>();
     private final RegistryStatistics statistics = new RegistryStatistics();
+    /** Ended records, oldest ended first; an item is stale once its entry is gone, live again or ended again. */
+    private final ArrayDeque<Ended> ended = new ArrayDeque<>();
     private volatile boolean closed;
 
     /** A record and what only this process knows of it. */
@@ -100,6 +112,7 @@ public final class Registry implements AutoCloseable {
         volatile Allocation record;
         volatile long lastBeatNanos;
         volatile long endedNanos;
+        volatile int endedSeq; // which of the entry's ends its item in the ended queue stands for
         PortLease lease;
 
         Entry(Allocation record, long now, PortLease lease) {
@@ -107,6 +120,9 @@ public final class Registry implements AutoCloseable {
             this.lastBeatNanos = now;
             this.lease = lease;
         }
+    }
+
+    private record Ended(Entry entry, int seq) {
     }
 
     private Registry(Builder b) {
@@ -126,6 +142,8 @@ public final class Registry implements AutoCloseable {
         this.defaultTimeout = b.defaultTimeout;
         this.typeTimeouts = Map.copyOf(b.typeTimeouts);
         this.retention = b.retention;
+        this.maxEnded = b.maxEnded;
+        this.trimBatch = Math.max(1, Math.min(64, b.maxEnded / 32));
         this.ticker = b.ticker;
         this.clock = b.clock;
         this.localHost = b.host != null ? b.host : localHostName();
@@ -174,10 +192,10 @@ public final class Registry implements AutoCloseable {
                 live++;
             }
             Entry e = new Entry(a, now, lease);
-            if (!a.status().isLive()) {
-                e.endedNanos = now;
-            }
             byId.put(a.id(), e);
+            if (!a.status().isLive()) {
+                markEnded(e, now);
+            }
             byService.computeIfAbsent(a.serviceName(), k -> ConcurrentHashMap.newKeySet()).add(a.id());
         }
         if (!byId.isEmpty()) {
@@ -430,7 +448,8 @@ public final class Registry implements AutoCloseable {
 
     /**
      * Expires live records that missed their heartbeat timeout or whose process on this host is gone,
-     * and purges ended records older than the retention.
+     * and purges ended records older than the retention, and the oldest ended beyond the
+     * {@linkplain Builder#maxEndedRecords(int) bound}.
      *
      * @return the records expired by this call
      */
@@ -438,7 +457,6 @@ public final class Registry implements AutoCloseable {
         ensureOpen();
         long now = ticker.getAsLong();
         List<Allocation> expired = new ArrayList<>();
-        List<String> purge = new ArrayList<>();
         for (Entry e : byId.values()) {
             synchronized (e) {
                 Allocation a = e.record;
@@ -454,33 +472,122 @@ public final class Registry implements AutoCloseable {
                         statistics.expired();
                         expired.add(e.record);
                     }
-                } else if (now - e.endedNanos > retention.toNanos()) {
-                    purge.add(a.id());
+                }
+            }
+        }
+        List<Entry> purge = new ArrayList<>();
+        long retentionNanos = retention.toNanos();
+        synchronized (ended) {
+            for (Ended x; (x = ended.peekFirst()) != null; ) {
+                if (isCurrent(x) && ended.size() <= maxEnded && now - x.entry().endedNanos <= retentionNanos) {
+                    break; // the oldest current item is young enough, and the bound is kept
+                }
+                ended.pollFirst();
+                if (isCurrent(x)) {
+                    purge.add(x.entry());
                 }
             }
         }
         if (!purge.isEmpty()) {
-            store.write(purge.stream().map(RegistryStore.Change::remove).toList());
-            for (String id : purge) {
-                Entry e = byId.remove(id);
-                if (e != null) {
-                    Set<String> ids = byService.get(e.record.serviceName());
-                    if (ids != null) {
-                        ids.remove(id);
-                    }
-                }
+            List<RegistryStore.Change> changes = new ArrayList<>(purge.size());
+            for (Entry e : purge) {
+                changes.add(RegistryStore.Change.remove(e.record.id()));
             }
+            try {
+                store.write(changes);
+            } catch (RuntimeException ex) {
+                requeue(purge);
+                throw ex;
+            }
+            forgetPurged(purge);
         }
         return expired;
     }
 
-    /** Ends a live record (the caller holds the entry's lock): durable first, then the port is freed. */
+    /** Whether an item of the ended queue still stands for its entry: in the registry, ended, and not ended again since. */
+    private boolean isCurrent(Ended x) {
+        Entry e = x.entry();
+        return e.endedSeq == x.seq() && !e.record.status().isLive() && byId.get(e.record.id()) == e;
+    }
+
+    /** Notes that an entry ended now (the caller holds its lock, or the entry is not yet visible to others). */
+    private void markEnded(Entry e, long now) {
+        e.endedNanos = now;
+        int seq = ++e.endedSeq;
+        synchronized (ended) {
+            ended.addLast(new Ended(e, seq));
+        }
+    }
+
+    /**
+     * Takes the oldest ended records over the bound out of the queue, a batch at a time so that one write in
+     * {@code trimBatch} ends carries their removal. Empty while the bound is kept.
+     */
+    private List<Entry> takeOverflow() {
+        synchronized (ended) {
+            if (ended.size() < maxEnded + trimBatch) {
+                return List.of();
+            }
+            List<Entry> out = new ArrayList<>(trimBatch);
+            while (ended.size() > maxEnded) {
+                Ended x = ended.pollFirst();
+                if (isCurrent(x)) {
+                    out.add(x.entry());
+                }
+            }
+            return out;
+        }
+    }
+
+    /** Puts back, oldest first, ended records whose removal could not be written. */
+    private void requeue(List<Entry> entries) {
+        synchronized (ended) {
+            for (int i = entries.size() - 1; i >= 0; i--) {
+                Entry e = entries.get(i);
+                ended.addFirst(new Ended(e, e.endedSeq));
+            }
+        }
+    }
+
+    /** Drops purged records from the in-memory view (their removal is durable). */
+    private void forgetPurged(List<Entry> purged) {
+        for (Entry e : purged) {
+            String id = e.record.id();
+            if (byId.remove(id, e)) {
+                Set<String> ids = byService.get(e.record.serviceName());
+                if (ids != null) {
+                    ids.remove(id);
+                }
+            }
+        }
+    }
+
+    /**
+     * Ends a live record (the caller holds the entry's lock): durable first, then the port is freed. The same
+     * write removes the oldest ended records when there are more than the bound.
+     */
     private void end(Entry e, AllocationStatus status, String why) {
         Allocation a = e.record;
         Allocation next = a.withStatus(status);
-        store.write(List.of(RegistryStore.Change.put(next)));
+        List<Entry> overflow = takeOverflow();
+        if (overflow.isEmpty()) {
+            store.write(List.of(RegistryStore.Change.put(next)));
+        } else {
+            List<RegistryStore.Change> changes = new ArrayList<>(overflow.size() + 1);
+            changes.add(RegistryStore.Change.put(next));
+            for (Entry old : overflow) {
+                changes.add(RegistryStore.Change.remove(old.record.id()));
+            }
+            try {
+                store.write(changes);
+            } catch (RuntimeException ex) {
+                requeue(overflow);
+                throw ex;
+            }
+            forgetPurged(overflow);
+        }
         e.record = next;
-        e.endedNanos = ticker.getAsLong();
+        markEnded(e, ticker.getAsLong());
         livePorts.remove(key(a.port(), a.protocol()), a.id());
         if (e.lease != null) {
             e.lease.close();
@@ -532,7 +639,7 @@ public final class Registry implements AutoCloseable {
                         holdPort(a);
                     }
                 } else {
-                    e.endedNanos = now;
+                    markEnded(e, now);
                 }
                 return;
             }
@@ -570,7 +677,7 @@ public final class Registry implements AutoCloseable {
     private void forget(Entry e, AllocationStatus status, long now) {
         Allocation a = e.record;
         e.record = a.withStatus(status);
-        e.endedNanos = now;
+        markEnded(e, now);
         livePorts.remove(key(a.port(), a.protocol()), a.id());
         if (e.lease != null) {
             e.lease.close();
@@ -783,12 +890,12 @@ public final class Registry implements AutoCloseable {
         long now = ticker.getAsLong();
         for (Allocation a : records) {
             Entry e = new Entry(a, now, leases.get(a.id()));
+            byId.put(a.id(), e);
             if (!a.status().isLive()) {
-                e.endedNanos = now;
+                markEnded(e, now);
             } else if (tracksPort(a)) {
                 livePorts.put(key(a.port(), a.protocol()), a.id());
             }
-            byId.put(a.id(), e);
             byService.computeIfAbsent(a.serviceName(), k -> ConcurrentHashMap.newKeySet()).add(a.id());
         }
         log.info("imported {} records", records.size());
@@ -875,6 +982,7 @@ public final class Registry implements AutoCloseable {
         private Duration defaultTimeout = Duration.ofSeconds(30);
         private final Map<String, Duration> typeTimeouts = new HashMap<>();
         private Duration retention = Duration.ofMinutes(10);
+        private int maxEnded = DEFAULT_MAX_ENDED_RECORDS;
         private LongSupplier ticker = System::nanoTime;
         private Clock clock = Clock.systemUTC();
         private String host;
@@ -923,6 +1031,21 @@ public final class Registry implements AutoCloseable {
                 throw new IllegalArgumentException("retention " + retention + " is negative");
             }
             this.retention = retention;
+            return this;
+        }
+
+        /**
+         * How many released and expired records are kept at most, whatever their age; default
+         * {@value Registry#DEFAULT_MAX_ENDED_RECORDS}. Beyond it the oldest ended go first, in batches of
+         * up to 64 carried by the write that ends the next record, so the bound can be exceeded by one
+         * batch (a 32nd of it) between two of those writes. 0 keeps none: an ended record then goes at
+         * the next end or cleanup.
+         */
+        public Builder maxEndedRecords(int max) {
+            if (max < 0) {
+                throw new IllegalArgumentException("maxEndedRecords " + max + " is negative: give 0 (keep none) or more");
+            }
+            this.maxEnded = max;
             return this;
         }
 

@@ -211,6 +211,133 @@ class RegistryTest {
     }
 
     @Test
+    void endedRecords_areBoundedByCount_oldestEndedFirst_inTheStoreToo() {
+        registry.close();
+        Path data = tmp.resolve("bounded");
+        List<String> ids = new ArrayList<>();
+        try (Registry r = builder().store(FileRegistryStore.open(data)).maxEndedRecords(64).build()) {
+            Allocation live = allocate2on(r, "keeps");
+            for (int i = 0; i < 1000; i++) {
+                Allocation a = allocate2on(r, "churn");
+                ids.add(a.id());
+                r.release(a.id());
+                // a batch of 64 / 32 = 2 may wait for the next end: never more than that over the bound
+                assertTrue(r.stats().released() <= 64 + 2, "after " + (i + 1) + " releases: " + r.stats());
+            }
+            assertTrue(r.stats().released() >= 64, r.stats().toString());
+            assertEquals(AllocationStatus.RESERVED, r.find(live.id()).orElseThrow().status(), "a live record is never purged by the bound");
+            for (String id : ids.subList(ids.size() - 64, ids.size())) {
+                assertTrue(r.find(id).isPresent(), "the 64 newest ended records are kept");
+            }
+            for (String id : ids.subList(0, 900)) {
+                assertTrue(r.find(id).isEmpty(), "an old ended record is purged: " + id);
+            }
+            assertEquals(r.stats().released(), r.byService("churn").size(), "the per-service index forgets purged records too");
+        }
+        try (Registry r = builder().store(FileRegistryStore.open(data)).maxEndedRecords(64).build()) {
+            Registry.Stats s = r.stats();
+            assertEquals(1, s.reserved());
+            assertTrue(s.released() >= 64 && s.released() <= 66, "the store holds the kept records only, after a restart: " + s);
+        }
+        registry = builder().build();
+    }
+
+    @Test
+    void endedRecords_overTheBoundAtLoad_arePurgedByCleanup_andZeroKeepsNone() {
+        registry.close();
+        Path data = tmp.resolve("reopened");
+        try (Registry r = builder().store(FileRegistryStore.open(data)).maxEndedRecords(500).build()) {
+            for (int i = 0; i < 200; i++) {
+                r.release(allocate2on(r, "churn").id());
+            }
+            assertEquals(200, r.stats().released());
+        }
+        try (Registry r = builder().store(FileRegistryStore.open(data)).maxEndedRecords(50).build()) {
+            assertEquals(200, r.stats().released(), "loading purges nothing: it writes nothing");
+            r.cleanup();
+            assertEquals(50, r.stats().released(), "cleanup purges what is over the bound");
+        }
+        try (Registry r = builder().store(FileRegistryStore.open(data)).maxEndedRecords(0).build()) {
+            assertEquals(50, r.stats().released());
+            Allocation a = allocate2on(r, "next");
+            Allocation released = r.release(a.id());
+            assertEquals(AllocationStatus.RELEASED, released.status(), "the caller still gets the ended record");
+            r.release(allocate2on(r, "after").id());
+            assertTrue(r.find(a.id()).isEmpty(), "with a bound of 0 an ended record goes at the next end");
+            r.cleanup();
+            assertEquals(0, r.stats().total());
+        }
+        registry = builder().build();
+    }
+
+    @Test
+    void endedRecords_whoseRemovalCannotBeWritten_stayAndGoLater() {
+        registry.close();
+        FlakyStore store = new FlakyStore();
+        try (Registry r = builder().store(store).maxEndedRecords(32).build()) {
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < 33; i++) {
+                Allocation a = allocate2on(r, "churn");
+                ids.add(a.id());
+                r.release(a.id());
+            }
+            Allocation next = allocate2on(r, "failing");
+            store.failNext = true;
+            RegistryStoreException e = assertThrows(RegistryStoreException.class, () -> r.release(next.id()));
+            assertTrue(e.getMessage().contains("disk full"), e.getMessage());
+            assertEquals(AllocationStatus.RESERVED, r.find(next.id()).orElseThrow().status(), "a failed release changes nothing");
+            assertEquals(33, r.stats().released(), "nor does it lose the records it would have purged");
+            r.release(next.id());
+            assertTrue(r.find(ids.get(0)).isEmpty(), "the oldest goes with the next end that is written");
+            assertTrue(r.find(next.id()).isPresent());
+            assertEquals(Set.copyOf(store.records.keySet()), Set.copyOf(r.directory().stream().map(Allocation::id).toList()),
+                    "the store and the registry hold the same records");
+        }
+        registry = builder().build();
+    }
+
+    /** In memory; its next write fails when told to. */
+    private static final class FlakyStore implements RegistryStore {
+        final Map<String, Allocation> records = new ConcurrentHashMap<>();
+        volatile boolean failNext;
+
+        @Override
+        public java.util.Collection<Allocation> load() {
+            return List.copyOf(records.values());
+        }
+
+        @Override
+        public synchronized void write(List<Change> changes) {
+            if (failNext) {
+                failNext = false;
+                throw new RegistryStoreException("the flaky store failed to write: disk full");
+            }
+            for (Change c : changes) {
+                if (c.isRemove()) {
+                    records.remove(c.removedId());
+                } else {
+                    records.put(c.put().id(), c.put());
+                }
+            }
+        }
+
+        @Override
+        public String describe() {
+            return "flaky store";
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    @Test
+    void maxEndedRecords_negative_isRefusedWithTheValidRange() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> builder().maxEndedRecords(-1));
+        assertTrue(e.getMessage().contains("-1") && e.getMessage().contains("0"), e.getMessage());
+    }
+
+    @Test
     void badRequests_changeNothing() {
         Allocation a = allocate("first");
         Registry.Stats before = registry.stats();
