@@ -196,7 +196,7 @@ public final class Registry implements AutoCloseable {
             if (!a.status().isLive()) {
                 markEnded(e, now);
             }
-            byService.computeIfAbsent(a.serviceName(), k -> ConcurrentHashMap.newKeySet()).add(a.id());
+            indexService(a.serviceName(), a.id());
         }
         if (!byId.isEmpty()) {
             log.info("registry loaded {} records from {} ({} live{})", byId.size(), store.describe(), live,
@@ -301,7 +301,7 @@ public final class Registry implements AutoCloseable {
         if (store.shared()) {
             livePorts.put(key(a.port(), a.protocol()), id); // acknowledged: this record holds the port, whatever notice came meanwhile
         }
-        byService.computeIfAbsent(a.serviceName(), s -> ConcurrentHashMap.newKeySet()).add(id);
+        indexService(a.serviceName(), id);
         String meaning = WELL_KNOWN_PORTS.get(a.port());
         if (meaning != null && type.defaultPort() != a.port()) {
             log.warn("service '{}' of type {} got port {}, which is well known as {}", a.serviceName(), type.name(), a.port(), meaning);
@@ -344,7 +344,7 @@ public final class Registry implements AutoCloseable {
         if (store.shared()) {
             livePorts.put(k, id); // acknowledged: this record holds the port, whatever notice came meanwhile
         }
-        byService.computeIfAbsent(a.serviceName(), s -> ConcurrentHashMap.newKeySet()).add(id);
+        indexService(a.serviceName(), id);
         statistics.allocated(a.serviceType(), 0);
         return a;
     }
@@ -549,15 +549,37 @@ public final class Registry implements AutoCloseable {
         }
     }
 
+    /** Adds a record to its service's index (atomically with {@link #unindexService}, which drops emptied services). */
+    private void indexService(String service, String id) {
+        byService.compute(service, (k, ids) -> {
+            Set<String> out = ids != null ? ids : ConcurrentHashMap.newKeySet();
+            out.add(id);
+            return out;
+        });
+    }
+
+    /**
+     * Takes a purged record out of its service's index, and the service with its last record: under churn
+     * with a new service name per allocation the index would otherwise keep one empty set per name forever.
+     */
+    private void unindexService(String service, String id) {
+        byService.computeIfPresent(service, (k, ids) -> {
+            ids.remove(id);
+            return ids.isEmpty() ? null : ids;
+        });
+    }
+
+    /** How many service names the per-service index holds (for tests: it must not grow with names no record has). */
+    int indexedServices() {
+        return byService.size();
+    }
+
     /** Drops purged records from the in-memory view (their removal is durable). */
     private void forgetPurged(List<Entry> purged) {
         for (Entry e : purged) {
             String id = e.record.id();
             if (byId.remove(id, e)) {
-                Set<String> ids = byService.get(e.record.serviceName());
-                if (ids != null) {
-                    ids.remove(id);
-                }
+                unindexService(e.record.serviceName(), id);
             }
         }
     }
@@ -621,10 +643,8 @@ public final class Registry implements AutoCloseable {
                     return;
                 }
             }
-            byId.remove(c.removedId());
-            Set<String> ids = byService.get(e.record.serviceName());
-            if (ids != null) {
-                ids.remove(c.removedId());
+            if (byId.remove(c.removedId(), e)) {
+                unindexService(e.record.serviceName(), c.removedId());
             }
             return;
         }
@@ -633,7 +653,7 @@ public final class Registry implements AutoCloseable {
         synchronized (e) {
             Allocation old = e.record;
             if (old == a) { // new to this registry
-                byService.computeIfAbsent(a.serviceName(), s -> ConcurrentHashMap.newKeySet()).add(a.id());
+                indexService(a.serviceName(), a.id());
                 if (a.status().isLive()) {
                     if (tracksPort(a)) {
                         holdPort(a);
@@ -896,7 +916,7 @@ public final class Registry implements AutoCloseable {
             } else if (tracksPort(a)) {
                 livePorts.put(key(a.port(), a.protocol()), a.id());
             }
-            byService.computeIfAbsent(a.serviceName(), k -> ConcurrentHashMap.newKeySet()).add(a.id());
+            indexService(a.serviceName(), a.id());
         }
         log.info("imported {} records", records.size());
         return records.size();

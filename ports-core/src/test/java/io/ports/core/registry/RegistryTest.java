@@ -233,6 +233,11 @@ class RegistryTest {
                 assertTrue(r.find(id).isEmpty(), "an old ended record is purged: " + id);
             }
             assertEquals(r.stats().released(), r.byService("churn").size(), "the per-service index forgets purged records too");
+            for (int i = 0; i < 200; i++) {
+                r.release(allocate2on(r, "unique-" + i).id());
+            }
+            assertTrue(r.indexedServices() <= 2 + 66, "a service whose records are all purged leaves the index: " + r.indexedServices());
+            assertTrue(r.byService("unique-0").isEmpty());
         }
         try (Registry r = builder().store(FileRegistryStore.open(data)).maxEndedRecords(64).build()) {
             Registry.Stats s = r.stats();
