@@ -18,6 +18,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.websocketx.WebSocketClientHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketClientHandshakerFactory;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketHandshakeException;
 import io.netty.handler.codec.http.websocketx.WebSocketVersion;
@@ -408,6 +409,10 @@ public final class TunnelClient implements AutoCloseable {
                 timer.cancel(false);
                 // masks the bridge's data frames in place instead of copying each payload (ClientFrameEncoder)
                 ctx.pipeline().replace(WebSocketFrameEncoder.class, "ws-encoder", new ClientFrameEncoder());
+                // passes payload slices on instead of copying whole frames (TunnelFrameDecoder); in the same read
+                // that decoded the upgrade answer, so nothing after it reaches Netty's decoder
+                ctx.pipeline().replace(WebSocketFrameDecoder.class, "ws-decoder",
+                        new TunnelFrameDecoder(false, options.maxFramePayload(), options.maxMessageSize()));
                 ctx.pipeline().remove(this);
                 dial.succeeded(ctx.channel());
             } finally {
