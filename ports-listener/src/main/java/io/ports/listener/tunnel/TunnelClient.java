@@ -155,6 +155,11 @@ public final class TunnelClient implements AutoCloseable {
         return counters;
     }
 
+    /** The open tunnels (for tests). */
+    Set<Bridge> bridges() {
+        return bridges;
+    }
+
     public boolean isRunning() {
         return !stopping.get();
     }
