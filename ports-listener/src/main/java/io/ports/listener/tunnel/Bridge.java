@@ -45,8 +45,8 @@ import java.util.concurrent.TimeUnit;
  * reading (backpressure) still proves it is alive. A peer is taken for dead when not one byte came
  * from it for the timeout while this end was reading (bytes, not frames: a big frame on a slow link
  * takes longer than the timeout, with the peer's Pings behind it). The clock stops while this end
- * itself does not read (its TCP side is slow), after the peer's Close (Netty discards frames after a
- * Close), and for the time this end's event loop ran late (a GC pause, a starved host: what the peer
+ * itself does not read (its TCP side is slow), after the peer's Close ({@link TunnelFrameDecoder}
+ * discards what follows a Close), and for the time this end's event loop ran late (a GC pause, a starved host: what the peer
  * sent meanwhile is waiting in the socket, unread).
  */
 final class Bridge {
