@@ -45,8 +45,8 @@ import java.util.concurrent.TimeUnit;
  * reading (backpressure) still proves it is alive. A peer is taken for dead when not one byte came
  * from it for the timeout while this end was reading (bytes, not frames: a big frame on a slow link
  * takes longer than the timeout, with the peer's Pings behind it). The clock stops while this end
- * itself does not read (its TCP side is slow), after the peer's Close (Netty discards frames after a
- * Close), and for the time this end's event loop ran late (a GC pause, a starved host: what the peer
+ * itself does not read (its TCP side is slow), after the peer's Close ({@link TunnelFrameDecoder}
+ * discards what follows a Close), and for the time this end's event loop ran late (a GC pause, a starved host: what the peer
  * sent meanwhile is waiting in the socket, unread).
  */
 final class Bridge {
@@ -56,7 +56,6 @@ final class Bridge {
     static final int GOING_AWAY = 1001;
     static final int UNSUPPORTED_DATA = 1003;
     static final int NO_STATUS = 1005;
-    static final int MESSAGE_TOO_BIG = 1009;
     static final int INTERNAL_ERROR = 1011;
 
     private final Channel ws;
@@ -76,7 +75,6 @@ final class Bridge {
     private boolean finished;
     private int sentCode = -1;
     private int receivedCode = -1;
-    private long messageBytes;
     private boolean wsPaused;
     private boolean readSinceTick;
     private long lastInbound;
@@ -245,20 +243,9 @@ final class Bridge {
             f.release();
             return;
         }
+        // a piece of a message as TunnelFrameDecoder passes it on (it enforces the frame and message limits)
         ByteBuf data = f.content();
         int n = data.readableBytes();
-        if (f instanceof BinaryWebSocketFrame) {
-            messageBytes = 0;
-        }
-        messageBytes += n;
-        if (messageBytes > config.maxMessageSize()) {
-            f.release();
-            fail(MESSAGE_TOO_BIG, "message longer than " + config.maxMessageSize() + " bytes");
-            return;
-        }
-        if (f.isFinalFragment()) {
-            messageBytes = 0;
-        }
         if (n == 0) {
             f.release();
             return;

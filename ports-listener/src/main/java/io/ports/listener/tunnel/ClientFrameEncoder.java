@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameEncoder;
 
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -34,6 +35,8 @@ import java.util.concurrent.ThreadLocalRandom;
 final class ClientFrameEncoder extends MessageToMessageEncoder<WebSocketFrame> implements WebSocketFrameEncoder {
     /** Payloads up to this size are copied into the header's buffer instead (Netty's gathering threshold). */
     static final int IN_PLACE_MIN = 1024;
+    /** From this length on, masking goes through one NIO view of the bytes. */
+    private static final int NIO_MIN = 64;
 
     private static final int OPCODE_CONT = 0x0;
     private static final int OPCODE_TEXT = 0x1;
@@ -110,6 +113,12 @@ final class ClientFrameEncoder extends MessageToMessageEncoder<WebSocketFrame> i
      * order).
      */
     static void maskInPlace(ByteBuf buf, int from, int to, int mask) {
+        if (to - from >= NIO_MIN && buf.nioBufferCount() == 1) {
+            // one NIO view of the memory (a single-component buffer's view shares it): one bounds check and no
+            // ByteBuf indirection per eight bytes (slices, leak-aware wrappers, which record every access when paranoid)
+            maskInPlace(buf.nioBuffer(from, to - from), mask);
+            return;
+        }
         boolean le = isLittleEndian(buf); // getLong reads in the buffer's order: the mask must be in it too
         long longMask = (mask & 0xFFFFFFFFL) | ((long) mask << 32);
         long m8 = le ? Long.reverseBytes(longMask) : longMask;
@@ -124,6 +133,24 @@ final class ClientFrameEncoder extends MessageToMessageEncoder<WebSocketFrame> i
         }
         for (int k = 0; i < to; i++, k++) {
             buf.setByte(i, buf.getByte(i) ^ (mask >>> (24 - 8 * k)));
+        }
+    }
+
+    /** XORs {@code b}'s bytes from its position to its limit with the mask repeated (network order). */
+    private static void maskInPlace(ByteBuffer b, int mask) {
+        b.order(ByteOrder.BIG_ENDIAN); // this view's order, not the memory's
+        long m8 = (mask & 0xFFFFFFFFL) | ((long) mask << 32);
+        int i = b.position();
+        int to = b.limit();
+        for (int end = to - 7; i < end; i += 8) {
+            b.putLong(i, b.getLong(i) ^ m8);
+        }
+        if (i < to - 3) {
+            b.putInt(i, b.getInt(i) ^ mask);
+            i += 4;
+        }
+        for (int k = 0; i < to; i++, k++) {
+            b.put(i, (byte) (b.get(i) ^ (mask >>> (24 - 8 * k))));
         }
     }
 

@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
@@ -180,6 +181,13 @@ final class ServerUpgradeHandler extends ChannelInboundHandlerAdapter {
             ChannelPromise done = ch.newPromise();
             try {
                 handshaker.handshake(ch, req, null, done);
+                // before anything more is read (autoRead is off, and this is the event loop): the tunnel's decoder
+                // forwards payload slices instead of copying whole frames
+                if (ch.pipeline().get(WebSocketFrameDecoder.class) != null) {
+                    TunnelServerOptions o = server.options();
+                    ch.pipeline().replace(WebSocketFrameDecoder.class, "wsdecoder",
+                            new TunnelFrameDecoder(true, o.maxFramePayload(), o.maxMessageSize()));
+                }
             } catch (RuntimeException e) {
                 tcp.close();
                 refuse(ctx, HttpResponseStatus.BAD_REQUEST, "invalid WebSocket upgrade", "an invalid upgrade: " + e.getMessage());

@@ -18,6 +18,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.websocketx.WebSocketClientHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketClientHandshakerFactory;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketHandshakeException;
 import io.netty.handler.codec.http.websocketx.WebSocketVersion;
@@ -152,6 +153,11 @@ public final class TunnelClient implements AutoCloseable {
     /** Byte, connection and dial counters of this client, live. */
     public TunnelCounters counters() {
         return counters;
+    }
+
+    /** The open tunnels (for tests). */
+    Set<Bridge> bridges() {
+        return bridges;
     }
 
     public boolean isRunning() {
@@ -408,6 +414,10 @@ public final class TunnelClient implements AutoCloseable {
                 timer.cancel(false);
                 // masks the bridge's data frames in place instead of copying each payload (ClientFrameEncoder)
                 ctx.pipeline().replace(WebSocketFrameEncoder.class, "ws-encoder", new ClientFrameEncoder());
+                // passes payload slices on instead of copying whole frames (TunnelFrameDecoder); in the same read
+                // that decoded the upgrade answer, so nothing after it reaches Netty's decoder
+                ctx.pipeline().replace(WebSocketFrameDecoder.class, "ws-decoder",
+                        new TunnelFrameDecoder(false, options.maxFramePayload(), options.maxMessageSize()));
                 ctx.pipeline().remove(this);
                 dial.succeeded(ctx.channel());
             } finally {

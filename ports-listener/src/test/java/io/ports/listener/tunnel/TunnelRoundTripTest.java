@@ -51,6 +51,27 @@ class TunnelRoundTripTest extends TunnelFixture {
         }
     }
 
+    @Test
+    void bothEnds_decodeWithTheTunnelsDecoder_andEncodeAsBefore() throws Exception {
+        try (TcpTarget echo = closeLater(TcpTarget.echo())) {
+            TunnelServer server = server(echo, b -> { });
+            TunnelClient client = client(ws(server), b -> { });
+            try (Socket s = connect(client.port())) {
+                s.getOutputStream().write(7);
+                assertEquals(7, s.getInputStream().read());
+                await("one tunnel on each end", () -> server.bridges().size() == 1 && client.bridges().size() == 1,
+                        server.bridges() + " / " + client.bridges());
+                io.netty.channel.ChannelPipeline serverWs = server.bridges().iterator().next().webSocket().pipeline();
+                io.netty.channel.ChannelPipeline clientWs = client.bridges().iterator().next().webSocket().pipeline();
+                assertTrue(serverWs.get(TunnelFrameDecoder.class) != null, serverWs.names().toString());
+                assertTrue(clientWs.get(TunnelFrameDecoder.class) != null, clientWs.names().toString());
+                assertTrue(clientWs.get(ClientFrameEncoder.class) != null, clientWs.names().toString());
+                assertTrue(serverWs.get(io.netty.handler.codec.http.websocketx.WebSocket08FrameDecoder.class) == null, serverWs.names().toString());
+                assertTrue(clientWs.get(io.netty.handler.codec.http.websocketx.WebSocket08FrameDecoder.class) == null, clientWs.names().toString());
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(EventLoops.Transport.class)
     void onEveryTransport_requestWithEndOfStreamBeforeTheUpgrade_andMegabytes_roundTrip(EventLoops.Transport transport) throws Exception {
