@@ -8,17 +8,25 @@ import java.util.concurrent.TimeUnit;
  * {@link #finish()}. Disabled, it writes nothing.
  */
 final class Progress {
-    private static final long INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /** The least time between two drawings. */
+    static final long INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final int WIDTH = 30;
 
     private final PrintWriter err;
     private final String label;
     private final int total;
     private final boolean enabled;
+    private final long intervalNanos;
     private long last;
     private int drawnLength;
 
     Progress(PrintWriter err, String label, int total, boolean enabled) {
+        this(err, label, total, enabled, INTERVAL_NANOS);
+    }
+
+    /** A bar redrawn at most every {@code intervalNanos} (0: at every update). */
+    Progress(PrintWriter err, String label, int total, boolean enabled, long intervalNanos) {
+        this.intervalNanos = intervalNanos;
         this.err = err;
         this.label = label;
         this.total = total;
@@ -32,7 +40,7 @@ final class Progress {
             return;
         }
         long now = System.nanoTime();
-        if (now - last < INTERVAL_NANOS) {
+        if (now - last < intervalNanos) {
             return;
         }
         last = now;

@@ -31,6 +31,8 @@ import java.util.function.BooleanSupplier;
 final class ScanCommand implements Callable<Integer> {
     /** Whether to draw the progress bar; a terminal by default (tests replace it). */
     static volatile BooleanSupplier interactive = () -> System.console() != null;
+    /** The least time between two drawings of the bar (tests set 0 to see every step of a short scan). */
+    static volatile long progressIntervalNanos = Progress.INTERVAL_NANOS;
 
     @Spec
     CommandSpec spec;
@@ -50,7 +52,8 @@ final class ScanCommand implements Callable<Integer> {
     public Integer call() {
         List<PortStatus> statuses = new ArrayList<>(range.size());
         Path dir = lockDir != null ? lockDir : HostReservations.defaultDirectory();
-        Progress progress = new Progress(spec.commandLine().getErr(), "scanning " + range, range.size(), interactive.getAsBoolean());
+        Progress progress = new Progress(spec.commandLine().getErr(), "scanning " + range, range.size(), interactive.getAsBoolean(),
+                progressIntervalNanos);
         try (HostReservations host = HostReservations.open(dir)) {
             PortStatus.Inspector inspector = new PortStatus.Inspector(host, BindProbe.wildcard());
             int done = 0;

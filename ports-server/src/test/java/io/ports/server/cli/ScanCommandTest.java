@@ -55,6 +55,33 @@ class ScanCommandTest {
     }
 
     @Test
+    void scan_onATerminal_drawsTheProgressBarOnStderr_andErasesIt() throws Exception {
+        PortRange range = Cli.freeRange(20);
+        java.util.function.BooleanSupplier savedInteractive = ScanCommand.interactive;
+        long savedInterval = ScanCommand.progressIntervalNanos;
+        ScanCommand.interactive = () -> true;   // as with a console
+        ScanCommand.progressIntervalNanos = 0;  // every step drawn, however fast the scan
+        Cli.Run run;
+        try {
+            run = Cli.run("scan", range.toString(), "--lock-dir", lockDir.toString());
+        } finally {
+            ScanCommand.interactive = savedInteractive;
+            ScanCommand.progressIntervalNanos = savedInterval;
+        }
+        assertEquals(Main.OK, run.exitCode(), run::toString);
+        assertEquals(range + ": 20 ports, 20 free, 0 in use, 0 reserved", run.outLines().get(0), "the result on stdout: " + run);
+        String err = run.err();
+        assertTrue(!err.contains("\n"), "one line, redrawn: " + err);
+        String[] draws = err.split("\r");
+        // "", then one drawing per port, then the erasing blanks and "" after the last \r
+        assertTrue(err.startsWith("\rscanning " + range + " [#"), err);
+        assertTrue(err.contains("\rscanning " + range + " [" + "#".repeat(15) + " ".repeat(15) + "] 10/20"), "half way: " + err);
+        assertTrue(err.contains("\rscanning " + range + " [" + "#".repeat(30) + "] 20/20"), "done: " + err);
+        assertTrue(err.matches("(?s).*20/20\r +\r"), "erased at the end: " + err);
+        assertEquals(20, java.util.Arrays.stream(draws).filter(d -> d.startsWith("scanning ")).count(), err);
+    }
+
+    @Test
     void scan_rangeWithPortInUseAndPortReserved_countsAndListsBoth() throws Exception {
         PortRange range = Cli.freeRange(5);
         int s = range.start();

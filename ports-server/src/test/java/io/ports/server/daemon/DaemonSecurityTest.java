@@ -163,6 +163,21 @@ class DaemonSecurityTest {
     }
 
     @Test
+    void oversizedHeaders_are431_andChangeNothing() throws Exception {
+        try (TestDaemon d = new TestDaemon()) {
+            String body = "{\"service_name\":\"too-big\",\"service_type\":\"db\"}";
+            String resp = raw(d, "POST /ports/allocate HTTP/1.1\r\nHost: localhost:" + d.daemon.port() + "\r\nAuthorization: Bearer "
+                    + d.daemon.adminToken() + "\r\nContent-Type: application/json\r\nX-Padding: " + "a".repeat(9000)
+                    + "\r\nContent-Length: " + body.length() + "\r\nConnection: close\r\n\r\n" + body, 10);
+            assertTrue(resp.startsWith("HTTP/1.1 431 "), resp);
+            assertTrue(resp.contains("\"error\":\"headers_too_large\"") || resp.contains("headers_too_large"), resp);
+            assertTrue(resp.contains("8192"), "names the limit: " + resp);
+            assertEquals(0, d.get("/ports/service/too-big").json().path("allocations").size(), "nothing allocated");
+            assertEquals(200, d.get("/ports/stats").status(), "the daemon still answers");
+        }
+    }
+
+    @Test
     void foreignHostHeader_isRefused_onLoopback() throws Exception {
         try (TestDaemon d = new TestDaemon()) {
             String resp = raw(d, "GET /ports/stats HTTP/1.1\r\nHost: rebind.attacker.example\r\nConnection: close\r\n\r\n", 10);

@@ -81,10 +81,27 @@ class ServeProcessTest {
     }
 
     private Child serve() throws IOException {
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:TieredStopAtLevel=1",
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "serve", "--port", "0",
-                "--data-dir", root.resolve("data").toString(), "--lock-dir", root.resolve("locks").toString(), "--heartbeat-timeout", "5m");
-        Process p = new ProcessBuilder(cmd).redirectError(root.resolve("stderr-" + processes.size() + ".txt").toFile()).start();
+        return serve(null, null, "--data-dir", root.resolve("data").toString());
+    }
+
+    /**
+     * {@code serve --port 0 --lock-dir ... --heartbeat-timeout 5m} plus {@code args}, with {@code PORTS_DATA_DIR} set to
+     * {@code dataDirEnv} (or removed, if null) and {@code -Duser.home=home} (if not null).
+     */
+    private Child serve(Path dataDirEnv, Path home, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:TieredStopAtLevel=1"));
+        if (home != null) {
+            cmd.add("-Duser.home=" + home);
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "serve", "--port", "0",
+                "--lock-dir", root.resolve("locks").toString(), "--heartbeat-timeout", "5m"));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(root.resolve("stderr-" + processes.size() + ".txt").toFile());
+        pb.environment().remove(DaemonConfig.DATA_DIR_ENV);
+        if (dataDirEnv != null) {
+            pb.environment().put(DaemonConfig.DATA_DIR_ENV, dataDirEnv.toString());
+        }
+        Process p = pb.start();
         processes.add(p);
         BlockingQueue<String> lines = new ArrayBlockingQueue<>(1000);
         Thread t = new Thread(() -> {
@@ -115,6 +132,30 @@ class ServeProcessTest {
         HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(expect, r.statusCode(), method + " " + uri + ": " + r.body());
         return JsonCodec.MAPPER.readTree(r.body());
+    }
+
+    @Test
+    void serve_withoutDataDir_usesPortsDataDirEnv_elseDotPortsInTheHome() throws Exception {
+        Path env = root.resolve("from-env");
+        Path home = root.resolve("home");
+        Files.createDirectories(home);
+        // PORTS_DATA_DIR wins over the home
+        Child a = serve(env, home);
+        String line = a.await("ports daemon listening on ");
+        assertTrue(line.contains("(data dir " + env.toAbsolutePath().normalize() + ","), line);
+        call("GET", url(line).resolve("/ports/stats"), null, null, 200);
+        assertTrue(Files.isRegularFile(env.resolve("admin.token")), "the tokens are in $PORTS_DATA_DIR");
+        assertFalse(Files.exists(home.resolve(".ports")), "nothing in the home");
+        a.process().destroy();
+        assertTrue(a.process().waitFor(30, TimeUnit.SECONDS));
+        // without it: ~/.ports
+        Child b = serve(null, home);
+        line = b.await("ports daemon listening on ");
+        assertTrue(line.contains("(data dir " + home.resolve(".ports").toAbsolutePath().normalize() + ","), line);
+        assertTrue(Files.isRegularFile(home.resolve(".ports/admin.token")), "the tokens are in ~/.ports");
+        assertTrue(Files.isRegularFile(home.resolve(".ports/daemon.json")));
+        b.process().destroy();
+        assertTrue(b.process().waitFor(30, TimeUnit.SECONDS));
     }
 
     @Test
