@@ -489,17 +489,7 @@ public final class Registry implements AutoCloseable {
             }
         }
         if (!purge.isEmpty()) {
-            List<RegistryStore.Change> changes = new ArrayList<>(purge.size());
-            for (Entry e : purge) {
-                changes.add(RegistryStore.Change.remove(e.record.id()));
-            }
-            try {
-                store.write(changes);
-            } catch (RuntimeException ex) {
-                requeue(purge);
-                throw ex;
-            }
-            forgetPurged(purge);
+            writePurging(null, purge);
         }
         return expired;
     }
@@ -537,6 +527,27 @@ public final class Registry implements AutoCloseable {
             }
             return out;
         }
+    }
+
+    /**
+     * Writes {@code first} (if any) and the removal of {@code purge} in one store write, then forgets the purged
+     * records; when the write fails they go back to the head of the ended queue and the failure propagates.
+     */
+    private void writePurging(RegistryStore.Change first, List<Entry> purge) {
+        List<RegistryStore.Change> changes = new ArrayList<>(purge.size() + 1);
+        if (first != null) {
+            changes.add(first);
+        }
+        for (Entry old : purge) {
+            changes.add(RegistryStore.Change.remove(old.record.id()));
+        }
+        try {
+            store.write(changes);
+        } catch (RuntimeException ex) {
+            requeue(purge);
+            throw ex;
+        }
+        forgetPurged(purge);
     }
 
     /** Puts back, oldest first, ended records whose removal could not be written. */
@@ -595,18 +606,7 @@ public final class Registry implements AutoCloseable {
         if (overflow.isEmpty()) {
             store.write(List.of(RegistryStore.Change.put(next)));
         } else {
-            List<RegistryStore.Change> changes = new ArrayList<>(overflow.size() + 1);
-            changes.add(RegistryStore.Change.put(next));
-            for (Entry old : overflow) {
-                changes.add(RegistryStore.Change.remove(old.record.id()));
-            }
-            try {
-                store.write(changes);
-            } catch (RuntimeException ex) {
-                requeue(overflow);
-                throw ex;
-            }
-            forgetPurged(overflow);
+            writePurging(RegistryStore.Change.put(next), overflow);
         }
         e.record = next;
         markEnded(e, ticker.getAsLong());

@@ -295,7 +295,7 @@ class RegistryTest {
             r.release(next.id());
             assertTrue(r.find(ids.get(0)).isEmpty(), "the oldest goes with the next end that is written");
             assertTrue(r.find(next.id()).isPresent());
-            assertEquals(Set.copyOf(store.records.keySet()), Set.copyOf(r.directory().stream().map(Allocation::id).toList()),
+            assertEquals(Set.copyOf(store.load().stream().map(Allocation::id).toList()), Set.copyOf(r.directory().stream().map(Allocation::id).toList()),
                     "the store and the registry hold the same records");
         }
         registry = builder().build();
@@ -303,12 +303,12 @@ class RegistryTest {
 
     /** In memory; its next write fails when told to. */
     private static final class FlakyStore implements RegistryStore {
-        final Map<String, Allocation> records = new ConcurrentHashMap<>();
+        final InMemoryStore records = new InMemoryStore();
         volatile boolean failNext;
 
         @Override
         public java.util.Collection<Allocation> load() {
-            return List.copyOf(records.values());
+            return records.load();
         }
 
         @Override
@@ -317,13 +317,7 @@ class RegistryTest {
                 failNext = false;
                 throw new RegistryStoreException("the flaky store failed to write: disk full");
             }
-            for (Change c : changes) {
-                if (c.isRemove()) {
-                    records.remove(c.removedId());
-                } else {
-                    records.put(c.put().id(), c.put());
-                }
-            }
+            records.write(changes);
         }
 
         @Override

@@ -1,5 +1,12 @@
 package io.ports.listener.tunnel;
 
+import static io.ports.listener.tunnel.WebSocketOpcodes.OPCODE_BINARY;
+import static io.ports.listener.tunnel.WebSocketOpcodes.OPCODE_CLOSE;
+import static io.ports.listener.tunnel.WebSocketOpcodes.OPCODE_CONT;
+import static io.ports.listener.tunnel.WebSocketOpcodes.OPCODE_PING;
+import static io.ports.listener.tunnel.WebSocketOpcodes.OPCODE_PONG;
+import static io.ports.listener.tunnel.WebSocketOpcodes.OPCODE_TEXT;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.MessageToMessageEncoder;
@@ -38,12 +45,6 @@ final class ClientFrameEncoder extends MessageToMessageEncoder<WebSocketFrame> i
     /** From this length on, masking goes through one NIO view of the bytes. */
     private static final int NIO_MIN = 64;
 
-    private static final int OPCODE_CONT = 0x0;
-    private static final int OPCODE_TEXT = 0x1;
-    private static final int OPCODE_BINARY = 0x2;
-    private static final int OPCODE_CLOSE = 0x8;
-    private static final int OPCODE_PING = 0x9;
-    private static final int OPCODE_PONG = 0xA;
 
     ClientFrameEncoder() {
         super(WebSocketFrame.class);

@@ -1,5 +1,12 @@
 package io.ports.listener.tunnel;
 
+import static io.ports.listener.tunnel.WebSocketOpcodes.OPCODE_BINARY;
+import static io.ports.listener.tunnel.WebSocketOpcodes.OPCODE_CLOSE;
+import static io.ports.listener.tunnel.WebSocketOpcodes.OPCODE_CONT;
+import static io.ports.listener.tunnel.WebSocketOpcodes.OPCODE_PING;
+import static io.ports.listener.tunnel.WebSocketOpcodes.OPCODE_PONG;
+import static io.ports.listener.tunnel.WebSocketOpcodes.OPCODE_TEXT;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -46,12 +53,6 @@ import java.nio.charset.StandardCharsets;
  * After a Close from the peer everything it sends is discarded, as Netty does.
  */
 final class TunnelFrameDecoder extends ChannelInboundHandlerAdapter implements WebSocketFrameDecoder {
-    private static final int OPCODE_CONT = 0x0;
-    private static final int OPCODE_TEXT = 0x1;
-    private static final int OPCODE_BINARY = 0x2;
-    private static final int OPCODE_CLOSE = 0x8;
-    private static final int OPCODE_PING = 0x9;
-    private static final int OPCODE_PONG = 0xA;
 
     private static final int HEADER = 0;
     private static final int DATA = 1;
