@@ -287,6 +287,58 @@ class DaemonSecurityTest {
         assertTrue(msgs.get(2).contains("token=admin POST /ports/release status=200") && msgs.get(2).contains("released"), msgs.get(2));
     }
 
+    @Test
+    void heartbeatCleanupAndReconcileApply_writeAnAuditLineEach_readsNone() throws Exception {
+        Logger audit = (Logger) LoggerFactory.getLogger("io.ports.audit");
+        ListAppender<ILoggingEvent> lines = new ListAppender<>();
+        lines.start();
+        try (TestDaemon d = new TestDaemon()) {
+            String id = d.allocate("beating", "db").get("allocation_id").asText();
+            audit.addAppender(lines);
+            assertEquals(200, d.admin("/ports/heartbeat/" + id, null).status());
+            assertEquals(200, d.admin("/ports/cleanup", null).status());
+            assertEquals(200, d.get("/ports/reconcile").status());
+            assertEquals(200, d.admin("/ports/reconcile", null).status());
+            assertEquals(404, d.admin("/ports/heartbeat/no-such-id", null).status());
+        } finally {
+            audit.detachAppender(lines);
+        }
+        List<String> msgs = lines.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+        assertEquals(4, msgs.size(), "four mutations, none for the GET of the reconcile report: " + msgs);
+        assertTrue(msgs.get(0).startsWith("client=127.0.0.1 token=admin POST /ports/heartbeat/") && msgs.get(0).contains("status=200"), msgs.get(0));
+        assertTrue(msgs.get(1).startsWith("client=127.0.0.1 token=admin POST /ports/cleanup status=200"), msgs.get(1));
+        assertTrue(msgs.get(2).startsWith("client=127.0.0.1 token=admin POST /ports/reconcile status=200"), msgs.get(2));
+        assertTrue(msgs.get(3).startsWith("client=127.0.0.1 token=admin POST /ports/heartbeat/no-such-id status=404"),
+                "a refused mutation is audited too: " + msgs.get(3));
+    }
+
+    @Test
+    void rateLimit_isPerClientAddress_overRealConnections() throws Exception {
+        try (TestDaemon d = new TestDaemon(c -> c.withRateLimit(1, 2))) {
+            List<Integer> first = new ArrayList<>();
+            for (int i = 0; i < 8 && !first.contains(429); i++) {
+                first.add(statusFrom(d, "127.0.0.1"));
+            }
+            assertTrue(first.contains(429), "a burst of 2 at 1/s: some of 8 quick requests from 127.0.0.1 are limited: " + first);
+            assertEquals(200, statusFrom(d, "127.0.0.2"), "another client address has its own bucket, untouched by the first one's");
+            assertEquals(200, statusFrom(d, "127.0.0.2"), "its burst is 2");
+        }
+    }
+
+    /** GETs /ports/stats over a new connection from {@code source} (any 127/8 address is loopback on Linux) and returns the status. */
+    private static int statusFrom(TestDaemon d, String source) throws Exception {
+        try (Socket s = new Socket()) {
+            s.bind(new java.net.InetSocketAddress(source, 0));
+            s.connect(new java.net.InetSocketAddress("127.0.0.1", d.daemon.port()), 5_000);
+            s.setSoTimeout(5_000);
+            s.getOutputStream().write(("GET /ports/stats HTTP/1.1\r\nHost: 127.0.0.1:" + d.daemon.port() + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            String head = new String(s.getInputStream().readNBytes(12), StandardCharsets.ISO_8859_1);
+            assertTrue(head.startsWith("HTTP/1.1 "), "a status line from the daemon for " + source + ": " + head);
+            return Integer.parseInt(head.substring(9, 12));
+        }
+    }
+
     /** Sends raw bytes and reads what comes back until the server closes or {@code seconds} pass. */
     static String raw(TestDaemon d, String request, int seconds) throws Exception {
         try (Socket s = new Socket("127.0.0.1", d.daemon.port())) {
