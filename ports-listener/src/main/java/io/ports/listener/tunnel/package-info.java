@@ -18,6 +18,7 @@
  *   <tr><td>1001</td><td>the sender is stopping</td><td>closed after the data (FIN)</td></tr>
  *   <tr><td>1002</td><td>a protocol error (an unmasked client frame, a bad opcode)</td><td>reset</td></tr>
  *   <tr><td>1003</td><td>a text frame</td><td>reset</td></tr>
+ *   <tr><td>1007</td><td>a Close whose reason is not UTF-8</td><td>reset</td></tr>
  *   <tr><td>1009</td><td>a frame or message over the configured limits</td><td>reset</td></tr>
  *   <tr><td>1011</td><td>the sender's TCP side failed or was reset</td><td>reset</td></tr>
  * </table>
@@ -28,5 +29,15 @@
  * Nothing is buffered without bound: each end stops reading one side while the other side's channel
  * holds more than the high water mark, so a slow reader anywhere slows the writer at the other end
  * through TCP itself.
+ *
+ * <h2>Known issue: half-close on the epoll transport</h2>
+ * On Netty 4.2.18's epoll transport, a connection whose peer has half-closed (sent its FIN) and
+ * which then has to wait to write (its reader is slow) can lose the rest of its output: once the
+ * channel's interest set becomes empty, {@code EpollIoHandler} deletes the descriptor from epoll but
+ * keeps it registered as added, the next {@code epoll_ctl(MOD)} fails with {@code ENOENT}, and Netty
+ * shuts the output down. The application sees a clean end of stream early. Measured: 36 of 100
+ * half-close echoes of 16 MiB through the tunnel with a slow reader on epoll, 0 of 100 on io_uring,
+ * which {@link io.ports.core.EventLoops} picks wherever the kernel offers it. Prefer io_uring
+ * for tunnels whose applications half-close; the fix belongs in Netty.
  */
 package io.ports.listener.tunnel;

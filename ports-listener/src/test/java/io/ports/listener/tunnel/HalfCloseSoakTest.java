@@ -1,5 +1,6 @@
 package io.ports.listener.tunnel;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
@@ -10,12 +11,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Opt-in soak of the 16 MiB echo with a half-close ({@code -Dtunnel.soak=N}, N at most 100): N runs
+ * Opt-in soak of the 16 MiB echo with a half-close ({@code -DexcludedGroups=none -Dtunnel.soak=N}, N at most
+ * 100; the build leaves the tag {@code soak} out, so the normal build neither runs nor skips it): N runs
  * through a fresh server and client each, every failure counted and printed, the test failing if any
  * run did. Not part of the normal build: it is how the flake of
  * {@code TunnelRoundTripTest.smallAndLargeTransfers_roundTripByteExact_andAreCounted} is looked for
  * (under load: busy loops beside it).
  */
+@Tag("soak")
 @EnabledIfSystemProperty(named = "tunnel.soak", matches = "[1-9][0-9]?|100")
 class HalfCloseSoakTest extends TunnelFixture {
     @Test
