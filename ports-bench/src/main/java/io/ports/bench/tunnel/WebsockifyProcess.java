@@ -142,7 +142,7 @@ final class WebsockifyProcess implements AutoCloseable {
         return b.toString();
     }
 
-    /** Stops websockify (SIGTERM, then SIGKILL after 5 s) and its children; deletes the run directory. */
+    /** Stops websockify (SIGTERM, then SIGKILL after 5 s) and its children; deletes the run directory, and the root when it is empty. */
     @Override
     public void close() {
         if (closed) {
@@ -170,6 +170,11 @@ final class WebsockifyProcess implements AutoCloseable {
                 // the directory goes anyway
             }
             PeerRuns.deleteTree(dir);
+            try {
+                Files.deleteIfExists(ROOT); // only when no other run uses it
+            } catch (IOException notEmpty) {
+                // another run is live, or left something to clean next time
+            }
         }
     }
 }
