@@ -45,7 +45,6 @@ final class ClientFrameEncoder extends MessageToMessageEncoder<WebSocketFrame> i
     /** From this length on, masking goes through one NIO view of the bytes. */
     private static final int NIO_MIN = 64;
 
-
     ClientFrameEncoder() {
         super(WebSocketFrame.class);
     }

@@ -345,10 +345,10 @@ final class TunnelFrameDecoder extends ChannelInboundHandlerAdapter implements W
         } else if (opcode == OPCODE_PONG) {
             ctx.fireChannelRead(new PongWebSocketFrame(payload));
         } else {
-            String bad = closeBodyProblem(payload);
+            BadClose bad = closeBodyProblem(payload);
             if (bad != null) {
                 payload.release();
-                violation(ctx, in, bad.startsWith("a Close reason") ? WebSocketCloseStatus.INVALID_PAYLOAD_DATA : WebSocketCloseStatus.PROTOCOL_ERROR, bad);
+                violation(ctx, in, bad.status(), bad.reason());
                 return;
             }
             state = DISCARD; // nothing the peer sends after its Close counts
@@ -357,21 +357,25 @@ final class TunnelFrameDecoder extends ChannelInboundHandlerAdapter implements W
         }
     }
 
+    /** What is wrong with a Close frame's payload, and the code to close with for it. */
+    private record BadClose(WebSocketCloseStatus status, String reason) {
+    }
+
     /** Why a Close frame's payload is not valid (RFC 6455 5.5.1, 7.4), or null when it is. */
-    private static String closeBodyProblem(ByteBuf payload) {
+    private static BadClose closeBodyProblem(ByteBuf payload) {
         if (!payload.isReadable()) {
             return null; // no status: 1005 to the bridge
         }
         int code = payload.getUnsignedShort(payload.readerIndex());
         if (!WebSocketCloseStatus.isValidStatusCode(code)) {
-            return "a Close with the invalid status code " + code;
+            return new BadClose(WebSocketCloseStatus.PROTOCOL_ERROR, "a Close with the invalid status code " + code);
         }
         if (payload.readableBytes() > 2) {
             ByteBuffer reason = payload.nioBuffer(payload.readerIndex() + 2, payload.readableBytes() - 2);
             try {
                 StandardCharsets.UTF_8.newDecoder().decode(reason); // reports malformed input
             } catch (CharacterCodingException e) {
-                return "a Close reason that is not UTF-8";
+                return new BadClose(WebSocketCloseStatus.INVALID_PAYLOAD_DATA, "a Close reason that is not UTF-8");
             }
         }
         return null;
