@@ -69,17 +69,13 @@ class DashboardPanelsBrowserTest {
             String card = "document.querySelector('.card[data-range=\"" + web + "\"]')";
             String cap = browser.script("return " + card + ".querySelector('.cap').textContent").asText();
             assertTrue(cap.matches("utilization, last \\d+ min \\(peak 50%\\)"), cap);
-            String blue = "const cv = " + card + ".querySelector('canvas.spark'); const g = cv.getContext('2d');"
-                    + " const blue = (x0, y0, w, h) => { const px = g.getImageData(x0, y0, w, h).data; let n = 0;"
-                    + " for (let i = 0; i < px.length; i += 4) if (px[i + 3] > 128 && px[i + 2] - px[i] > 80) n++; return n; };";
+            String webCard = ".card[data-range=\"" + web + "\"]";
             // first point (x 2, y h-6 for 0%), last point (x w-2, y 8 for the peak)
-            assertTrue(browser.script(blue + "return blue(0, cv.height - 12, 12, 12);").asInt() > 0, "the line starts at 0 %");
-            assertTrue(browser.script(blue + "return blue(cv.width - 12, 2, 12, 12);").asInt() > 0, "the line ends at the peak");
-            assertEquals(0, browser.script(blue + "return blue(cv.width - 12, cv.height - 12, 12, 12);").asInt(), "not at 0 % at the end");
-            String dbSpark = "const cv = document.querySelector('.card[data-range=\"" + d.dbRange + "\"] canvas.spark'); const g = cv.getContext('2d');"
-                    + " const px = g.getImageData(cv.width - 12, 2, 12, 12).data; let n = 0;"
-                    + " for (let i = 0; i < px.length; i += 4) if (px[i + 3] > 128 && px[i + 2] - px[i] > 80) n++; return n;";
-            assertEquals(0, browser.script(dbSpark).asInt(), "the empty db range's line stays at the bottom");
+            assertTrue(blue(browser, webCard, "0", "cv.height - 12") > 0, "the line starts at 0 %");
+            assertTrue(blue(browser, webCard, "cv.width - 12", "2") > 0, "the line ends at the peak");
+            assertEquals(0, blue(browser, webCard, "cv.width - 12", "cv.height - 12"), "not at 0 % at the end");
+            assertEquals(0, blue(browser, ".card[data-range=\"" + d.dbRange + "\"]", "cv.width - 12", "2"),
+                    "the empty db range's line stays at the bottom");
 
             // heartbeat age: grows while no heartbeat comes (the page polls every 5 s)...
             browser.await("return String(/^([3-9]|[1-8][0-9]) s ago$/.test((" + fn(HEARTBEAT, agingId) + ")()))", "true", 30);
@@ -96,6 +92,16 @@ class DashboardPanelsBrowserTest {
             browser.await("return String(/squatter · TCP " + squat + "/.test(document.getElementById('findings').textContent))", "false", 30);
             assertTrue(!browser.script(FINDINGS).asText().contains(" " + squat), browser.script(FINDINGS).asText());
         }
+    }
+
+    /**
+     * How many blue pixels of the spark line the canvas of the card {@code card} (a CSS selector) has in the 12x12 square at
+     * ({@code x}, {@code y}) (JS expressions over the canvas {@code cv}).
+     */
+    private static int blue(WebDriver browser, String card, String x, String y) throws Exception {
+        return browser.script("const cv = document.querySelector('" + card + " canvas.spark'); const g = cv.getContext('2d');"
+                + " const px = g.getImageData(" + x + ", " + y + ", 12, 12).data; let n = 0;"
+                + " for (let i = 0; i < px.length; i += 4) if (px[i + 3] > 128 && px[i + 2] - px[i] > 80) n++; return n;").asInt();
     }
 
     /** A JS function expression around a statement template with one {@code %s}. */
