@@ -170,11 +170,7 @@ final class WebsockifyProcess implements AutoCloseable {
                 // the directory goes anyway
             }
             PeerRuns.deleteTree(dir);
-            try {
-                Files.deleteIfExists(ROOT); // only when no other run uses it
-            } catch (IOException notEmpty) {
-                // another run is live, or left something to clean next time
-            }
+            PeerRuns.deleteEmptyRoot(ROOT);
         }
     }
 }

@@ -71,6 +71,18 @@ public final class PeerRuns {
         }
     }
 
+    /**
+     * Deletes the root of a peer's run directories once it is empty (its last run deleted); a root another run
+     * still uses, or that holds a crashed run's leftovers to clean at the next start, stays.
+     */
+    public static void deleteEmptyRoot(Path root) {
+        try {
+            Files.deleteIfExists(root);
+        } catch (IOException notEmpty) {
+            // another run is live, or left something to clean next time
+        }
+    }
+
     /** Deletes a directory tree, best effort. */
     public static void deleteTree(Path root) {
         if (root == null || !Files.exists(root)) {

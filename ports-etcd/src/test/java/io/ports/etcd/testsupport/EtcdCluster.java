@@ -358,10 +358,6 @@ public final class EtcdCluster implements AutoCloseable {
                 }
             });
         }
-        try {
-            Files.deleteIfExists(ROOT); // only when no other run uses it
-        } catch (IOException notEmpty) {
-            // another run is live
-        }
+        PeerRuns.deleteEmptyRoot(ROOT);
     }
 }

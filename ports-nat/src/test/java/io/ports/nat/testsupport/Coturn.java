@@ -259,11 +259,7 @@ public final class Coturn implements AutoCloseable {
             // deleted next
         }
         PeerRuns.deleteTree(dir);
-        try {
-            Files.deleteIfExists(ROOT);
-        } catch (IOException inUse) {
-            // another run is live
-        }
+        PeerRuns.deleteEmptyRoot(ROOT);
     }
 
     @Override

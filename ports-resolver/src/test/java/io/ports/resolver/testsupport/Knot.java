@@ -367,10 +367,6 @@ public final class Knot implements AutoCloseable {
             // deleted next
         }
         PeerRuns.deleteTree(dir);
-        try {
-            Files.deleteIfExists(ROOT); // only when no other run uses it
-        } catch (IOException notEmpty) {
-            // another run is live, or left something to clean next time
-        }
+        PeerRuns.deleteEmptyRoot(ROOT);
     }
 }

@@ -181,11 +181,7 @@ final class WebDriver implements AutoCloseable {
             lock.release();
             lockChannel.close();
             PeerRuns.deleteTree(run);
-            try {
-                Files.deleteIfExists(ROOT); // only when no other run uses it
-            } catch (IOException notEmpty) {
-                // another run is live, or left something to clean next time
-            }
+            PeerRuns.deleteEmptyRoot(ROOT);
         }
     }
 }
