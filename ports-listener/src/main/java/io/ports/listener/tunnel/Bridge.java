@@ -8,6 +8,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
@@ -82,6 +83,7 @@ final class Bridge {
     private Throwable tcpError;
     private ScheduledFuture<?> keepalive;
     private ScheduledFuture<?> linger;
+    private ChannelFuture closeWrite; // our Close frame's write, once sent
 
     /**
      * @param tcpSide what the TCP side is, for messages: "target" on a server, "local connection" on a client
@@ -267,7 +269,7 @@ final class Bridge {
         if (code == NORMAL || code == NO_STATUS) {
             shutdownTcpOutput(); // the peer's direction is complete: FIN after its data
             if (closeSent) {
-                ws.close(); // the answer to our Close: both directions are done
+                closeWhenOurCloseIsWritten(); // the answer to our Close: both directions are done
                 closeTcpGracefully();
             }
             // else the peer half-closed: keep carrying TCP -> WebSocket until our TCP side ends
@@ -375,7 +377,7 @@ final class Bridge {
             return;
         }
         if (closeSent) {
-            ws.close(); // our direction was complete; what the peer still sends has nowhere to go
+            closeWhenOurCloseIsWritten(); // our direction was complete; what the peer still sends has nowhere to go
             return;
         }
         if (tcpError == null) {
@@ -409,7 +411,7 @@ final class Bridge {
         }
         ws.config().setAutoRead(true); // read on to find the peer's Close
         if (closeSent) {
-            ws.close();
+            closeWhenOurCloseIsWritten();
             return;
         }
         ChannelFuture f = sendClose(code, reason);
@@ -431,7 +433,43 @@ final class Bridge {
         sentCode = code;
         // a reason is at most 123 bytes; ours are short ASCII
         String r = reason.length() > 120 ? reason.substring(0, 120) : reason;
-        return ws.writeAndFlush(new CloseWebSocketFrame(code, r));
+        closeWrite = ws.writeAndFlush(new CloseWebSocketFrame(code, r));
+        return closeWrite;
+    }
+
+    /**
+     * Closes the WebSocket once our Close, and so every frame queued before it, has been written. Closing
+     * at once would drop what a slow peer has not taken yet: the end of the stream, and the Close that
+     * tells it the stream ended there. A peer that stops taking them (nothing written for a close
+     * timeout) is dropped.
+     */
+    private void closeWhenOurCloseIsWritten() {
+        ChannelFuture f = closeWrite;
+        if (f == null || f.isDone()) {
+            ws.close();
+            return;
+        }
+        f.addListener(ChannelFutureListener.CLOSE);
+        long ms = config.closeTimeout().toMillis();
+        if (ms > 0 && linger == null) {
+            lingerWhileDraining(ms, pendingWsBytes());
+        }
+    }
+
+    private void lingerWhileDraining(long ms, long before) {
+        linger = ws.eventLoop().schedule(() -> {
+            long now = pendingWsBytes();
+            if (ws.isActive() && now > 0 && now < before) {
+                lingerWhileDraining(ms, now); // the peer is still taking our last frames
+            } else {
+                ws.close();
+            }
+        }, ms, TimeUnit.MILLISECONDS);
+    }
+
+    private long pendingWsBytes() {
+        ChannelOutboundBuffer b = ws.unsafe().outboundBuffer();
+        return b == null ? 0 : b.totalPendingWriteBytes();
     }
 
     private void shutdownTcpOutput() {

@@ -31,7 +31,8 @@ import java.util.Objects;
  * @param reconnectTimeout  how long a new local connection waits for the tunnel, retrying, before it is dropped
  * @param backoffInitial    the wait after the first failed attempt; it doubles per failure in a row
  * @param backoffMax        the longest wait between attempts
- * @param closeTimeout      how long a failed connection waits for the peer's Close before dropping it
+ * @param closeTimeout      how long a closing connection waits for the peer's Close, or for a peer that stopped
+ *                          reading to take its last frames, before dropping it
  * @param writeBufferLowWaterMark  a paused reader resumes once the other side's pending writes drop below this
  * @param writeBufferHighWaterMark the other side stops reading once a channel has this many bytes pending
  */

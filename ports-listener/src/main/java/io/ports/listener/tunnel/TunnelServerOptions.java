@@ -36,7 +36,8 @@ import java.util.Set;
  * @param pingTimeout       a peer silent this long while we read is taken for dead and dropped
  * @param handshakeTimeout  how long a connection may take to send a complete upgrade request
  * @param connectTimeout    how long connecting to the target may take (502 after it)
- * @param closeTimeout      how long a failed connection waits for the peer's Close before dropping it
+ * @param closeTimeout      how long a closing connection waits for the peer's Close, or for a peer that stopped
+ *                          reading to take its last frames, before dropping it
  * @param writeBufferLowWaterMark  a paused reader resumes once the other side's pending writes drop below this
  * @param writeBufferHighWaterMark the other side stops reading once a channel has this many bytes pending
  */

@@ -6,6 +6,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.io.InputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.ByteBuffer;
@@ -157,6 +159,51 @@ class TunnelRoundTripTest extends TunnelFixture {
                 await("the target read what came after its own end", () -> source.bytesRead.get() == 4, source.bytesRead);
             }
             await("clean close both ways", () -> server.counters().connectionsClosedClean() == 1, server.counters());
+        }
+    }
+
+    /**
+     * Both directions end while the server end still holds frames for a slow reader: the application
+     * half-closes first, the target then sends its last bytes and closes. The server end must close
+     * the WebSocket only after those frames and its Close have been written (it once closed it as soon
+     * as the target's connection was gone, dropping what was still queued: the application saw a reset
+     * short of the end).
+     */
+    @Test
+    void targetEndsLast_whileFramesAreQueuedForASlowReader_everyByteArrives() throws Exception {
+        for (int run = 0; run < 5; run++) { // a race: one run in three lost the end before the fix
+            targetEndsLastToASlowReader(run);
+        }
+    }
+
+    private void targetEndsLastToASlowReader(int run) throws Exception {
+        int n = 24 << 20; // more than the kernel buffers on the way hold
+        try (TcpTarget source = TcpTarget.source(n)) {
+            source.go.countDown();
+            TunnelServer server = server(source, b -> { });
+            TunnelClient client = client(ws(server), b -> { });
+            try (Socket s = connect(client.port())) {
+                s.setSoTimeout(20_000);
+                s.shutdownOutput(); // our end first: the target's end then closes its connection
+                InputStream in = s.getInputStream();
+                ByteArrayOutputStream got = new ByteArrayOutputStream(n);
+                byte[] buf = new byte[64 << 10];
+                Thread.sleep(300); // let every buffer on the way fill up
+                for (int i = 0; i < 4 * (n / buf.length); i++) { // bounded: a quarter of the reads would do if each were full
+                    int r = in.read(buf);
+                    if (r < 0) {
+                        break;
+                    }
+                    got.write(buf, 0, r);
+                    Thread.sleep(1); // a slow reader: frames stay queued on the server end until the end
+                }
+                byte[] expected = new byte[n];
+                TcpTarget.pattern(0, expected, n);
+                assertEquals(n, got.size(), "run " + run + ": bytes the application received");
+                assertArrayEquals(expected, got.toByteArray(), "run " + run);
+            }
+            await("run " + run + ": clean close both ways", () -> server.counters().connectionsClosedClean() == 1
+                    && client.counters().connectionsClosedClean() == 1, client.counters() + " / " + server.counters());
         }
     }
 
