@@ -2,6 +2,7 @@ package io.ports.listener.tunnel;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -33,8 +34,8 @@ import java.util.concurrent.TimeUnit;
  * writing what the other reads. All state is confined to that loop.
  *
  * <p>Backpressure: a side stops reading (autoRead off) while the other side's channel is not
- * writable, so each direction holds at most the high water mark plus one read. Nothing is queued
- * anywhere else.
+ * writable, so each direction holds at most the high water mark plus one read (up to
+ * {@link #MAX_READ}). Nothing is queued anywhere else.
  *
  * <p>Half-close: a TCP FIN is carried as a Close frame with 1000. The end that receives it shuts its
  * TCP output down after the data before it, and goes on carrying the other direction until its own
@@ -58,6 +59,13 @@ final class Bridge {
     static final int UNSUPPORTED_DATA = 1003;
     static final int NO_STATUS = 1005;
     static final int INTERNAL_ERROR = 1011;
+    /**
+     * The largest single read on either side (Netty's adaptive default stops at 64 KiB): in bulk, one
+     * read of the TCP side becomes one frame of up to this size (several if the max frame payload is
+     * smaller), a quarter of the frames, reads and writes per MiB. Small reads stay small (the buffer
+     * adapts down to 64 bytes).
+     */
+    static final int MAX_READ = 256 << 10;
 
     private final Channel ws;
     private final Channel tcp;
@@ -116,6 +124,8 @@ final class Bridge {
         ws.config().setWriteBufferWaterMark(config.waterMark());
         tcp.config().setWriteBufferWaterMark(config.waterMark());
         tcp.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        ws.config().setRecvByteBufAllocator(new AdaptiveRecvByteBufAllocator(64, 2048, MAX_READ));
+        tcp.config().setRecvByteBufAllocator(new AdaptiveRecvByteBufAllocator(64, 2048, MAX_READ));
         ws.pipeline().addFirst("tunnel-alive", new Inbound());
         ws.pipeline().addLast("tunnel-ws", new WsHandler());
         tcp.pipeline().addLast("tunnel-tcp", new TcpHandler());

@@ -25,8 +25,8 @@ class TunnelFlowTest extends TunnelFixture {
     private static final int LOW = 32 << 10;
     private static final int HIGH = 128 << 10;
     private static final int FRAME = 64 << 10;
-    /** What one tunnel end may hold beyond the high water mark: one read (at most 64 KiB) or one frame, per channel. */
-    private static final long BOUND = 2L * (HIGH + FRAME + (64 << 10));
+    /** What one tunnel end may hold beyond the high water mark: one read (at most {@link Bridge#MAX_READ}) or one frame, per channel. */
+    private static final long BOUND = 2L * (HIGH + FRAME + Bridge.MAX_READ);
 
     @Test
     void slowTarget_stallsTheSender_withBoundedBuffers_thenEverythingArrives() throws Exception {
