@@ -151,6 +151,10 @@ final class UpnpMapper implements PortMapper {
         c.setConnectTimeout(timeoutMillis(httpTimeout));
         c.setReadTimeout(timeoutMillis(httpTimeout));
         c.setInstanceFollowRedirects(false);
+        // one connection per request, as for the SOAP calls: a kept-alive connection left in the JDK's
+        // cache would be reused by the next call, a POST that cannot be retried when the gateway (which
+        // may close idle connections at any time) has closed it meanwhile
+        c.setRequestProperty("Connection", "close");
         try {
             int status = c.getResponseCode();
             if (status != 200) {

@@ -35,6 +35,8 @@ final class FakeIgd implements AutoCloseable {
     final List<Map<String, String>> deletes = new CopyOnWriteArrayList<>();
     final Map<String, String> mappings = new ConcurrentHashMap<>();
     final List<String> rawBodies = new CopyOnWriteArrayList<>();
+    /** The Connection header of every request, description and control alike (null where absent). */
+    final List<String> connectionHeaders = new CopyOnWriteArrayList<>();
 
     FakeIgd() throws IOException {
         http = startHttp();
@@ -65,7 +67,10 @@ final class FakeIgd implements AutoCloseable {
 
     private HttpServer startHttp() throws IOException {
         HttpServer s = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 10);
-        s.createContext("/desc.xml", ex -> reply(ex, 200, description));
+        s.createContext("/desc.xml", ex -> {
+            connectionHeaders.add(ex.getRequestHeaders().getFirst("Connection"));
+            reply(ex, 200, description);
+        });
         s.createContext("/ctl/IPConn", this::control);
         s.start();
         return s;
@@ -90,6 +95,7 @@ final class FakeIgd implements AutoCloseable {
     private void control(HttpExchange ex) throws IOException {
         String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
         rawBodies.add(body);
+        connectionHeaders.add(ex.getRequestHeaders().getFirst("Connection"));
         String action = ex.getRequestHeaders().getFirst("SOAPAction");
         Map<String, String> args = new HashMap<>();
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("<(New\\w+)>([^<]*)</\\1>").matcher(body);

@@ -125,4 +125,15 @@ class UpnpFakeGatewayTest extends NatTestSupport {
                     igd.rawBodies.toString());
         }
     }
+
+    @Test
+    void everyRequest_asksForItsOwnConnection() throws Exception {
+        // a kept-alive connection from the description's GET would be reused by a SOAP POST, which the
+        // JDK cannot retry when the gateway has closed it meanwhile
+        try (NatTraversal nat = nat().build(); PortLease lease = lease("orders-db", Protocol.TCP)) {
+            await(nat.map(lease));
+        }
+        assertTrue(igd.connectionHeaders.size() >= 3, "description, external address and mapping: " + igd.connectionHeaders);
+        assertEquals(java.util.Collections.nCopies(igd.connectionHeaders.size(), "close"), igd.connectionHeaders);
+    }
 }
