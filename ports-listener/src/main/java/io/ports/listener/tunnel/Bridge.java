@@ -114,6 +114,7 @@ final class Bridge {
         ws.config().setWriteBufferWaterMark(config.waterMark());
         tcp.config().setWriteBufferWaterMark(config.waterMark());
         tcp.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        EpollHalfClose.apply(tcp); // done already when the channel was made; else on epoll a half-closed TCP side can lose its output's end
         ws.pipeline().addFirst("tunnel-alive", new Inbound());
         ws.pipeline().addLast("tunnel-ws", new WsHandler());
         tcp.pipeline().addLast("tunnel-tcp", new TcpHandler());
