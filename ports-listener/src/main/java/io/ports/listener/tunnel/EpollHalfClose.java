@@ -5,15 +5,18 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.epoll.AbstractEpollStreamChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.epoll.Native;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelOutputShutdownEvent;
-import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -42,8 +45,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * of CPU in an idle second). So once both directions are shut (the input and output shutdown events,
  * seen by this handler first in the pipeline), {@code EPOLLERR} goes again through
  * {@code clearFlag(int)} and the channel is back to Netty's own behaviour, in which the descriptor
- * leaves epoll: nothing can be written to it any more. {@code EpollHalfCloseTest} measures both states
- * idle for a second.
+ * leaves epoll: nothing can be written to it any more. A half-closed socket that its peer resets
+ * reports {@code EPOLLHUP} too, which Netty does not act on while it has nothing to write; so while
+ * the channel is half-closed its TCP state is looked at every {@value #WATCH_MS} ms, and a reset
+ * channel fails and is closed (plain Netty would notice the reset only at its next write).
+ * {@code EpollHalfCloseTest} measures the three states idle for a second. Unix sockets are left
+ * alone: a Unix socket whose peer closes reports {@code EPOLLHUP} as well and has no TCP state to
+ * look at.
  *
  * <p>On a Netty whose {@code setFlag} cannot be reached, a warning is logged once and channels are
  * left as they are.
@@ -53,6 +61,8 @@ final class EpollHalfClose extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(EpollHalfClose.class);
     private static final EpollHalfClose INSTANCE = new EpollHalfClose();
     private static final String NAME = "epoll-half-close";
+    private static final int TCP_CLOSE = 7; // linux/tcp_states.h
+    static final long WATCH_MS = 100;
     private static final AtomicBoolean warned = new AtomicBoolean();
     private static volatile Method setFlag;
     private static volatile Method clearFlag;
@@ -63,11 +73,11 @@ final class EpollHalfClose extends ChannelInboundHandlerAdapter {
 
     /**
      * Keeps {@code ch}'s epoll interest set from becoming empty while one of its directions is open,
-     * if it is an epoll stream channel. Call it once the channel is registered; other channels are
+     * if it is an epoll TCP channel (not a Unix socket: see the class comment). Call it once the channel is registered; other channels are
      * left alone. Calling it again does nothing.
      */
     static void apply(Channel ch) {
-        if (!(ch instanceof AbstractEpollStreamChannel) || !ch.isRegistered() || !ch.isOpen() || unavailable) {
+        if (!(ch instanceof EpollSocketChannel) || !ch.isRegistered() || !ch.isOpen() || unavailable) {
             return;
         }
         if (!ch.eventLoop().inEventLoop()) {
@@ -77,22 +87,58 @@ final class EpollHalfClose extends ChannelInboundHandlerAdapter {
         if (ch.pipeline().get(NAME) != null || !reflect()) {
             return;
         }
-        if (((DuplexChannel) ch).isShutdown()) {
+        if (((EpollSocketChannel) ch).isShutdown()) {
             return;
         }
         ch.pipeline().addFirst(NAME, INSTANCE);
         invoke(setFlag, ch);
     }
 
-    /** Both directions shut: EPOLLERR goes again, as the socket now reports EPOLLHUP on every wait. */
+    /**
+     * Both directions shut: EPOLLERR goes again, as the socket now reports EPOLLHUP on every wait. Input
+     * shut, output open: the reset watch starts.
+     */
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if ((evt instanceof ChannelInputShutdownEvent || evt instanceof ChannelOutputShutdownEvent)
-                && ((DuplexChannel) ctx.channel()).isShutdown()) {
-            ctx.pipeline().remove(this);
-            invoke(clearFlag, ctx.channel());
+        if (evt instanceof ChannelInputShutdownEvent || evt instanceof ChannelOutputShutdownEvent) {
+            EpollSocketChannel ch = (EpollSocketChannel) ctx.channel();
+            if (ch.isShutdown()) {
+                ctx.pipeline().remove(this);
+                invoke(clearFlag, ch);
+            } else if (ch.isInputShutdown() && evt instanceof ChannelInputShutdownEvent) {
+                watchForReset(ch);
+            }
         }
         ctx.fireUserEventTriggered(evt);
+    }
+
+    /**
+     * A half-closed socket that its peer resets reports EPOLLHUP (and once EPOLLERR) on every wait;
+     * Netty, with nothing to write and its input ended, does nothing about it, so the loop would spin
+     * until the next write fails. Plain Netty never sees the reset (the descriptor left epoll): it
+     * finds it at the next write. Here the TCP state is looked at every {@value #WATCH_MS} ms while the
+     * channel is half-closed, and a reset channel fails and is closed.
+     */
+    private static void watchForReset(EpollSocketChannel ch) {
+        ScheduledFuture<?>[] watch = new ScheduledFuture<?>[1];
+        watch[0] = ch.eventLoop().scheduleWithFixedDelay(() -> {
+            if (!ch.isOpen() || ch.isShutdown()) {
+                watch[0].cancel(false);
+                return;
+            }
+            int state;
+            try {
+                state = ch.tcpInfo().state();
+            } catch (RuntimeException e) {
+                state = TCP_CLOSE;
+            }
+            if (state == TCP_CLOSE) {
+                watch[0].cancel(false);
+                ch.pipeline().fireExceptionCaught(new IOException("connection reset by peer after its half-close"));
+                ch.close();
+            }
+        }, WATCH_MS, WATCH_MS, TimeUnit.MILLISECONDS);
+        ch.closeFuture().addListener(f -> watch[0].cancel(false));
     }
 
     private static void invoke(Method m, Channel ch) {

@@ -100,6 +100,57 @@ class EpollHalfCloseTest {
         assertIdleLoopCpu(true);
     }
 
+    /**
+     * A half-closed channel whose peer then resets: the socket reports {@code EPOLLHUP} on every wait and
+     * Netty, with nothing to write and its input ended, does nothing about it; the workaround's check
+     * closes the channel, so the loop is not kept busy beyond the check's period.
+     */
+    @Test
+    void halfClosedChannel_resetByItsPeer_isClosedWithoutKeepingItsLoopBusy() throws Exception {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        assumeTrue(threads.isThreadCpuTimeSupported(), "no thread CPU time on this JVM");
+        threads.setThreadCpuTimeEnabled(true);
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            server.setSoTimeout(10_000);
+            CompletableFuture<Void> halfClosed = new CompletableFuture<>();
+            Channel ch = connect(server, EpollHalfClose::apply, new ChannelInboundHandlerAdapter() {
+                @Override
+                public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                    if (evt instanceof ChannelInputShutdownEvent) {
+                        ctx.channel().config().setAutoRead(false);
+                        halfClosed.complete(null);
+                    }
+                }
+
+                @Override
+                public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                    ctx.close();
+                }
+            });
+            try {
+                long loopThread = ch.eventLoop().submit(() -> Thread.currentThread().getId()).get(5, TimeUnit.SECONDS);
+                try (Socket peer = server.accept()) {
+                    peer.shutdownOutput();
+                    halfClosed.get(5, TimeUnit.SECONDS);
+                    Thread.sleep(100);
+                    peer.setSoLinger(true, 0); // the reset
+                }
+                long cpu0 = threads.getThreadCpuTime(loopThread);
+                long t0 = System.nanoTime();
+                Thread.sleep(1_000);
+                long cpu = threads.getThreadCpuTime(loopThread) - cpu0;
+                long wall = System.nanoTime() - t0;
+                System.out.printf("EpollHalfCloseTest: half-closed then reset, loop CPU %.1f ms in %.1f ms, channel %s%n", cpu / 1e6, wall / 1e6,
+                        ch.isOpen() ? "open" : "closed");
+                assertTrue(!ch.isOpen(), "the reset channel was closed");
+                assertTrue(cpu < wall / 4, "the event loop thread took " + cpu / 1_000_000 + " ms of CPU in " + wall / 1_000_000
+                        + " ms after the reset of a half-closed channel: woken without end");
+            } finally {
+                ch.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
     // --------------------------------------------------------------------------------------------
 
     private static final class Result {
