@@ -18,6 +18,7 @@ final class Addresses {
     static final ChannelHandler HOLD_INPUT = new ChannelInitializer<Channel>() {
         @Override
         protected void initChannel(Channel ch) {
+            EpollHalfClose.apply(ch); // before anything is read: a target may half-close at once
             ch.pipeline().addLast("tunnel-held", new HeldInput());
         }
     };

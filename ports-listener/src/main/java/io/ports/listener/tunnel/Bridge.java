@@ -126,6 +126,7 @@ final class Bridge {
         tcp.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
         ws.config().setRecvByteBufAllocator(new AdaptiveRecvByteBufAllocator(64, 2048, MAX_READ));
         tcp.config().setRecvByteBufAllocator(new AdaptiveRecvByteBufAllocator(64, 2048, MAX_READ));
+        EpollHalfClose.apply(tcp); // done already when the channel was made; else on epoll a half-closed TCP side can lose its output's end
         ws.pipeline().addFirst("tunnel-alive", new Inbound());
         ws.pipeline().addLast("tunnel-ws", new WsHandler());
         tcp.pipeline().addLast("tunnel-tcp", new TcpHandler());

@@ -130,6 +130,7 @@ public final class TunnelClient implements AutoCloseable {
             protected void initChannel(Channel local) {
                 local.config().setAutoRead(false); // nothing is read before the tunnel is there
                 local.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+                EpollHalfClose.apply(local); // before anything is read: the application may half-close at once
                 local.pipeline().addLast("tunnel-held", new HeldInput());
                 new Dial(local).schedule(backoff.waitNanos(System.nanoTime()));
             }

@@ -30,14 +30,17 @@
  * holds more than the high water mark, so a slow reader anywhere slows the writer at the other end
  * through TCP itself.
  *
- * <h2>Known issue: half-close on the epoll transport</h2>
+ * <h2>Half-close on the epoll transport: a Netty fault worked around</h2>
  * On Netty 4.2.18's epoll transport, a connection whose peer has half-closed (sent its FIN) and
  * which then has to wait to write (its reader is slow) can lose the rest of its output: once the
  * channel's interest set becomes empty, {@code EpollIoHandler} deletes the descriptor from epoll but
  * keeps it registered as added, the next {@code epoll_ctl(MOD)} fails with {@code ENOENT}, and Netty
- * shuts the output down. The application sees a clean end of stream early. Measured: 36 of 100
- * half-close echoes of 16 MiB through the tunnel with a slow reader on epoll, 0 of 100 on io_uring,
- * which {@link io.ports.core.EventLoops} picks wherever the kernel offers it. Prefer io_uring
- * for tunnels whose applications half-close; the fix belongs in Netty.
+ * shuts the output down. The application sees a clean end of stream early (measured: 36 of 100
+ * half-close echoes of 16 MiB through the tunnel with a slow reader). {@code EpollHalfClose} keeps
+ * {@code EPOLLERR} in the interest set of every TCP channel of the tunnel, from its creation until
+ * both its directions are shut, so the set is never empty and the descriptor stays in epoll;
+ * {@code EpollHalfCloseTest} shows the fault on plain Netty and its absence with the workaround.
+ * io_uring, which {@link io.ports.core.EventLoops} picks wherever the kernel offers it, does not
+ * have this fault.
  */
 package io.ports.listener.tunnel;
