@@ -415,8 +415,14 @@ public final class EtcdRegistryStore implements RegistryStore {
             r = await(kv.txn().If(cmps.toArray(new Cmp[0])).Then(then.toArray(new Op[0])).Else(otherwise.toArray(new Op[0])).commit(),
                     "the write of " + describe(batch));
         } catch (RuntimeException e) {
-            // maybe applied after all (a timeout is ambiguous): the lease goes, and with it anything it made
+            // maybe applied after all (a timeout is ambiguous): the lease goes, and with it anything it made;
+            // what etcd holds now is read back, so that the view and the registry learn an update that was applied
             newLeases.values().forEach(this::revokeQuietly);
+            notify(this::recheck);
+            if (e instanceof RegistryStoreException) {
+                throw new RegistryStoreException(e.getMessage() + ", and may have been applied all the same (the store reads etcd back and"
+                        + " reports what it holds)", e.getCause() != null ? e.getCause() : e);
+            }
             throw e;
         }
         if (!r.isSucceeded()) {
@@ -571,6 +577,9 @@ public final class EtcdRegistryStore implements RegistryStore {
             Known old = view.get(a.id());
             if (old == null || old.revision() < kvp.getModRevision()) {
                 view.put(a.id(), new Known(a, kvp.getLease(), kvp.getModRevision()));
+                if (old != null && old.lease() != 0 && !a.status().isLive()) {
+                    revokeQuietly(old.lease()); // ended by a write whose answer was lost: its claim goes now, not at the lease's end
+                }
                 if (!a.equals(old == null ? null : old.record())) {
                     changes.add(Change.put(a));
                 }
@@ -684,6 +693,22 @@ public final class EtcdRegistryStore implements RegistryStore {
             notifier.schedule(this::resync, 200, TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.RejectedExecutionException closing) {
             // closed meanwhile
+        }
+    }
+
+    /**
+     * After a write whose answer was lost: reads every record again and reports what differs (an update
+     * that was applied after all is this store's own write, which the watch does not report). If etcd
+     * cannot be read now the store is stale, and the health probe reads everything when it answers again.
+     */
+    private void recheck() {
+        if (closed) {
+            return;
+        }
+        try {
+            sync(config.requestTimeout(), true);
+        } catch (RuntimeException e) {
+            markStale(e.getMessage());
         }
     }
 
